@@ -1,0 +1,279 @@
+"""The multi-annotator active-learning loop of the ActiveLab benchmarks (one loop for every method).
+
+Per round ``r``:
+
+1. consensus labels of the labeled examples (majority vote at round 0; afterwards the method's consensus
+   method, CROWDLAB for ActiveLab and majority vote for the baselines, using the previous round's predictions);
+2. stratified K-fold cross-validation on the consensus labels: out-of-fold probabilities for labeled examples,
+   fold-averaged probabilities for unlabeled and test examples, per ensemble member; plus a model refit on all
+   labeled data;
+3. metrics of the round;
+4. the method scores labeled and unlabeled examples on one scale and the ``B`` lowest are annotated, each with
+   one new label drawn uniformly from that example's complete row of simulated annotators.
+
+References
+----------
+.. [1] Goh, Mueller (2023). "ActiveLab: Active Learning with Re-Labeling by Multiple Annotators." arXiv 2301.11856.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..annotators import AnnotationStore
+from ..models import cross_val_predict_proba, fit_predict_proba, make_model
+from ..multiannotator.consensus import CONSENSUS
+from ..multiannotator.data import MultiAnnotatorPool
+from ..multiannotator.methods import ScoringInputs, get_method
+from ..utils.random import random_tiebreak_argsort
+
+#: Metrics recorded per round (one value per round, arrays of length ``rounds``).
+METRICS = (
+    "consensus_accuracy",
+    "consensus_accuracy_initial",
+    "model_accuracy",
+    "model_accuracy_refit",
+    "n_annotations",
+    "n_labeled",
+    "n_new",
+    "n_relabeled",
+    "annotations_per_example",
+)
+
+
+@dataclass
+class MultiAnnotatorLoopConfig:
+    """Settings of :func:`run_multiannotator_loop`.
+
+    Parameters
+    ----------
+    rounds : int
+        Number of evaluated rounds (round 0 is before any new label).
+    batch_size : int
+        Annotations collected per round (``B``).
+    n_folds : int
+        Cross-validation folds.
+    allow_relabel : bool
+        If False, only unlabeled examples can be chosen (single-annotator protocols).
+    initial_labels : {"annotations", "majority_vote"}
+        ``"majority_vote"`` replaces the initial annotations by one annotation per example holding their
+        majority vote (the "single" arm of the single-vs-multi-annotator benchmark).
+    annotator_columns : {"per_round", "true_identity"}
+        ``"per_round"``: each round's new labels form one new annotator column (the ActiveLab protocol, so CROWDLAB
+        weighs each collection round). ``"true_identity"``: a new label goes to the column of the simulated
+        annotator who gave it, drawn among annotators that have not labeled the example yet.
+    consensus : str or None
+        Override of the method's own consensus method (e.g. ``"crowdlab"`` for every method).
+    """
+
+    rounds: int = 20
+    batch_size: int = 100
+    n_folds: int = 5
+    allow_relabel: bool = True
+    initial_labels: str = "annotations"
+    annotator_columns: str = "per_round"
+    consensus: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.n_folds < 2:
+            raise ValueError(f"n_folds must be >= 2, got {self.n_folds}")
+        if self.initial_labels not in ("annotations", "majority_vote"):
+            raise ValueError(f"initial_labels must be 'annotations' or 'majority_vote', got {self.initial_labels!r}")
+        if self.annotator_columns not in ("per_round", "true_identity"):
+            raise ValueError(f"annotator_columns must be 'per_round' or 'true_identity', got {self.annotator_columns!r}")
+        if self.consensus is not None:
+            CONSENSUS.get(self.consensus)
+
+
+@dataclass
+class _RoundModels:
+    """Member-stacked predictions of one round."""
+
+    labeled: np.ndarray  # (m, n_labeled, K) out-of-fold
+    unlabeled: np.ndarray  # (m, n_unlabeled, K)
+    test_per_fold: np.ndarray  # (m, n_folds, n_test, K)
+    test_refit: np.ndarray  # (m, n_test, K)
+
+
+def _fit_round(
+    pool: MultiAnnotatorPool,
+    members: Sequence[str],
+    model_params: Dict[str, Dict[str, Any]],
+    labeled: np.ndarray,
+    unlabeled: np.ndarray,
+    targets: np.ndarray,
+    n_folds: int,
+    rng: np.random.Generator,
+) -> _RoundModels:
+    outs, unl, test_folds, test_refit = [], [], [], []
+    for member in members:
+        seed = int(rng.integers(2**31 - 1))
+        params = model_params.get(member, {})
+
+        def make(member: str = member, seed: int = seed, params: Dict[str, Any] = params) -> Any:
+            return make_model(member, random_state=seed, **params)
+
+        cv = cross_val_predict_proba(
+            make,
+            pool.X_pool[labeled],
+            targets,
+            {"unlabeled": pool.X_pool[unlabeled], "test": pool.X_test},
+            pool.n_classes,
+            n_folds,
+            rng,
+        )
+        refit = fit_predict_proba(make, pool.X_pool[labeled], targets, {"test": pool.X_test}, pool.n_classes)
+        outs.append(cv.out_of_fold)
+        unl.append(cv.averaged("unlabeled"))
+        test_folds.append(cv.others["test"])
+        test_refit.append(refit["test"])
+    return _RoundModels(np.stack(outs), np.stack(unl), np.stack(test_folds), np.stack(test_refit))
+
+
+def _draw_new_labels(
+    pool: MultiAnnotatorPool,
+    store: AnnotationStore,
+    chosen: np.ndarray,
+    round_index: int,
+    annotator_columns: str,
+    rng: np.random.Generator,
+) -> None:
+    n_annotators = pool.annotator_labels.shape[1]
+    if annotator_columns == "per_round":
+        annotators = rng.integers(0, n_annotators, size=chosen.size)
+        columns = np.full(chosen.size, n_annotators + round_index, dtype=np.int64)
+    else:
+        annotators = np.empty(chosen.size, dtype=np.int64)
+        for position, example in enumerate(chosen):
+            free = np.setdiff1d(np.arange(n_annotators), store.annotated_columns(int(example)))
+            annotators[position] = rng.choice(free) if free.size else rng.integers(n_annotators)
+        columns = annotators
+    store.add(chosen, columns, pool.annotator_labels[chosen, annotators], round_index + 1)
+
+
+def run_multiannotator_loop(
+    pool: MultiAnnotatorPool,
+    method: str,
+    members: Sequence[str],
+    config: MultiAnnotatorLoopConfig,
+    seed: int,
+    *,
+    method_params: Optional[Dict[str, Any]] = None,
+    model_params: Optional[Dict[str, Dict[str, Any]]] = None,
+    on_round: Optional[Callable[[int], None]] = None,
+) -> Dict[str, np.ndarray]:
+    """Run one multi-annotator active-learning experiment.
+
+    Parameters
+    ----------
+    pool : MultiAnnotatorPool
+        Data, simulated annotators and initial annotations.
+    method : str
+        Registered method name (see ``python -m active_learning list methods``).
+    members : sequence of str
+        Registered model names; one for a single model, several for an ensemble.
+    config : MultiAnnotatorLoopConfig
+    seed : int
+        Run seed: fixes fold shuffles, model seeds, method randomness and label draws.
+    method_params, model_params : dict, optional
+        Keyword arguments of the method and, per member name, of the models.
+    on_round : callable, optional
+        Called with the round index after each round (progress reporting).
+
+    Returns
+    -------
+    dict of str -> ndarray of shape (rounds,)
+        One array per name in :data:`METRICS`.
+    """
+    scorer = get_method(method, **(method_params or {}))
+    members = list(members)
+    if scorer.requires_ensemble and len(members) < 2:
+        raise ValueError(f"method {method!r} needs an ensemble of at least 2 models, got {members}")
+    consensus_fn = CONSENSUS.get(config.consensus or scorer.consensus)
+    streams = np.random.default_rng(seed).spawn(5)
+    fit_rng, method_rng, label_rng, consensus_rng, tie_rng = streams
+
+    initial_labeled = pool.labeled_at_start
+    if initial_labeled.size < config.n_folds:
+        raise ValueError(f"the initial labeled set has {initial_labeled.size} examples, fewer than n_folds={config.n_folds}")
+    if config.initial_labels == "majority_vote":
+        table = np.where(pool.initial_mask[initial_labeled], pool.annotator_labels[initial_labeled], np.nan)
+        store = AnnotationStore(pool.X_pool.shape[0])
+        store.add(initial_labeled, np.zeros(initial_labeled.size), CONSENSUS.get("majority_vote")(table, None, consensus_rng), 0)
+    else:
+        store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)
+
+    history: Dict[str, List[float]] = {name: [] for name in METRICS}
+    n_pool = pool.X_pool.shape[0]
+    previous_probs: Optional[np.ndarray] = None  # (m, n_pool, K), latest prediction for every pool example
+    for round_index in range(config.rounds):
+        labeled = store.labeled_examples()
+        unlabeled = np.setdiff1d(np.arange(n_pool), labeled)
+        table = store.wide(labeled)
+        counts = store.counts[labeled]
+        prev = None if previous_probs is None else previous_probs[:, labeled]
+        if prev is not None and prev.shape[0] == 1:
+            prev = prev[0]
+        consensus = (CONSENSUS.get("majority_vote") if round_index == 0 else consensus_fn)(table, prev, consensus_rng)
+
+        models = _fit_round(pool, members, model_params or {}, labeled, unlabeled, consensus, config.n_folds, fit_rng)
+        fold_test = models.test_per_fold.mean(axis=0)  # (n_folds, n_test, K), members averaged per fold
+        refit_test = models.test_refit.mean(axis=0)
+        initial_positions = np.flatnonzero(np.isin(labeled, initial_labeled))
+
+        history["consensus_accuracy"].append(float(np.mean(consensus == pool.y_pool[labeled])))
+        history["consensus_accuracy_initial"].append(
+            float(np.mean(consensus[initial_positions] == pool.y_pool[labeled[initial_positions]]))
+        )
+        history["model_accuracy"].append(float(np.mean(fold_test.argmax(axis=2) == pool.y_test[None, :])))
+        history["model_accuracy_refit"].append(float(np.mean(refit_test.argmax(axis=1) == pool.y_test)))
+        history["n_annotations"].append(float(store.n_annotations))
+        history["n_labeled"].append(float(labeled.size))
+        history["annotations_per_example"].append(float(counts.mean()))
+
+        inputs = ScoringInputs(
+            labels_multiannotator=table,
+            consensus_labels=consensus,
+            pred_probs=models.labeled,
+            pred_probs_unlabeled=models.unlabeled,
+            annotation_counts=counts,
+            n_classes=pool.n_classes,
+        )
+        scores_labeled, scores_unlabeled = scorer.score(inputs, method_rng)
+        scores_labeled = np.asarray(scores_labeled, dtype=float)
+        scores_unlabeled = np.asarray(scores_unlabeled, dtype=float)
+        if scores_labeled.shape != (labeled.size,) or scores_unlabeled.shape != (unlabeled.size,):
+            raise RuntimeError(
+                f"method {method!r} returned scores of shapes {scores_labeled.shape} and {scores_unlabeled.shape}, "
+                f"expected ({labeled.size},) and ({unlabeled.size},)"
+            )
+        if np.isnan(scores_labeled).any() or np.isnan(scores_unlabeled).any():
+            raise RuntimeError(f"method {method!r} returned NaN scores in round {round_index}")
+        if not config.allow_relabel:
+            scores_labeled = np.full(labeled.size, np.inf)
+        candidates = np.concatenate([labeled, unlabeled])
+        scores = np.concatenate([scores_labeled, scores_unlabeled])
+        selectable = np.isfinite(scores) | config.allow_relabel
+        order = random_tiebreak_argsort(scores, tie_rng)
+        order = order[selectable[order]]
+        chosen = candidates[order[: config.batch_size]]
+        n_new = int(np.isin(chosen, unlabeled).sum())
+        history["n_new"].append(float(n_new))
+        history["n_relabeled"].append(float(chosen.size - n_new))
+
+        latest = np.zeros((models.labeled.shape[0], n_pool, pool.n_classes))
+        latest[:, labeled] = models.labeled
+        latest[:, unlabeled] = models.unlabeled
+        previous_probs = latest
+        if round_index + 1 < config.rounds and chosen.size:
+            _draw_new_labels(pool, store, chosen, round_index, config.annotator_columns, label_rng)
+        if on_round is not None:
+            on_round(round_index)
+    return {name: np.asarray(values, dtype=float) for name, values in history.items()}

@@ -1,0 +1,161 @@
+"""The starting point of a multi-annotator benchmark: pool, test set, simulated annotators and initial labels.
+
+:func:`build_tabular_pool` implements the data protocol of the ActiveLab tabular benchmarks (spec: class-wise
+subset, train/test split, labeled/unlabeled split, one noise matrix with a given trace shared by ``M`` synthetic
+annotators, and the sparsification of the labeled part into the starting label set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..annotators import noise_matrix_from_trace, simulate_annotators, sparsify
+from ..datasets import TabularDataset
+
+
+@dataclass
+class MultiAnnotatorPool:
+    """Everything a multi-annotator active-learning run starts from.
+
+    Attributes
+    ----------
+    X_pool : ndarray of shape (n_pool, n_features)
+    y_pool : ndarray of shape (n_pool,), int64
+        True labels of the pool (used only for evaluation, never shown to a method).
+    X_test, y_test : test features and true labels.
+    annotator_labels : ndarray of shape (n_pool, n_annotators), int64
+        The label every simulated annotator would give each pool example; new labels are drawn from these rows.
+    initial_mask : ndarray of shape (n_pool, n_annotators), bool
+        The annotations revealed at round 0 (all-False rows are the unlabeled pool).
+    n_classes : int
+    info : dict
+        Provenance: noise matrix, seeds, sizes.
+    """
+
+    X_pool: np.ndarray
+    y_pool: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    annotator_labels: np.ndarray
+    initial_mask: np.ndarray
+    n_classes: int
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_pool = self.X_pool.shape[0]
+        checks = [
+            (self.y_pool.shape == (n_pool,), "y_pool must have one label per pool row"),
+            (self.X_test.shape[0] == self.y_test.shape[0], "X_test and y_test lengths differ"),
+            (self.annotator_labels.shape[0] == n_pool, "annotator_labels must have one row per pool example"),
+            (self.initial_mask.shape == self.annotator_labels.shape, "initial_mask must match annotator_labels"),
+            (np.isfinite(self.X_pool).all() and np.isfinite(self.X_test).all(), "features contain NaN or inf"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"invalid multi-annotator pool: {message}")
+        for name, labels in (("y_pool", self.y_pool), ("y_test", self.y_test), ("annotator_labels", self.annotator_labels)):
+            if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
+                raise ValueError(f"invalid multi-annotator pool: {name} has labels outside 0..{self.n_classes - 1}")
+
+    @property
+    def labeled_at_start(self) -> np.ndarray:
+        """Indices of pool examples with at least one initial annotation."""
+        return np.flatnonzero(self.initial_mask.any(axis=1))
+
+
+def _class_subset(labels: np.ndarray, per_class: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+    chosen: List[np.ndarray] = []
+    for cls, size in enumerate(per_class):
+        members = np.flatnonzero(labels == cls)
+        if size > members.size:
+            raise ValueError(f"subset_per_class asks for {size} examples of class {cls}, the dataset has {members.size}")
+        chosen.append(rng.choice(members, size=size, replace=False))
+    return np.concatenate(chosen)
+
+
+def build_tabular_pool(
+    dataset: TabularDataset,
+    *,
+    seed: int,
+    subset_per_class: Optional[Sequence[int]] = None,
+    test_fraction: float = 1 / 3,
+    unlabeled_fraction: float = 0.75,
+    n_annotators: int = 30,
+    trace_fraction: float = 0.85,
+    max_initial_per_example: Optional[int] = 5,
+    drop_prob: float = 0.97,
+) -> MultiAnnotatorPool:
+    """Build the ActiveLab tabular starting point from a dataset.
+
+    Parameters
+    ----------
+    dataset : TabularDataset
+    seed : int
+        Data seed: fixes the subset, the splits, the noise matrix, the annotators and the sparsification (the
+        reference protocol keeps the data fixed across repeated runs; run seeds vary only the loop).
+    subset_per_class : sequence of int, optional
+        Examples drawn per class before splitting (Wall Robot: 1100/900/300/700). ``None`` keeps all rows.
+    test_fraction : float, default=1/3
+        Share of the subset held out as test set.
+    unlabeled_fraction : float, default=0.75
+        Share of the pool that starts without annotations (0 = every pool example starts labeled).
+    n_annotators : int, default=30
+    trace_fraction : float, default=0.85
+        Noise-matrix trace divided by the number of classes (mean per-class annotator accuracy).
+    max_initial_per_example : int or None, default=5
+        First sparsification pass (``None`` skips it).
+    drop_prob : float, default=0.97
+        Drop probability of the "least annotations" pass.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    if not 0.0 <= unlabeled_fraction < 1.0:
+        raise ValueError(f"unlabeled_fraction must lie in [0, 1), got {unlabeled_fraction}")
+    rng = np.random.default_rng(seed)
+    n_classes = dataset.n_classes
+    if subset_per_class is not None and len(subset_per_class) != n_classes:
+        raise ValueError(f"subset_per_class needs one size per class ({n_classes}), got {list(subset_per_class)}")
+    rows = (
+        _class_subset(dataset.labels, subset_per_class, rng)
+        if subset_per_class is not None
+        else np.arange(len(dataset))
+    )
+    pool_rows, test_rows = train_test_split(rows, test_size=test_fraction, random_state=int(rng.integers(2**31 - 1)))
+    y_pool = dataset.labels[pool_rows]
+    py = np.bincount(y_pool, minlength=n_classes) / y_pool.size
+    noise_matrix = noise_matrix_from_trace(n_classes, trace_fraction * n_classes, py, seed=seed)
+    annotator_labels = simulate_annotators(y_pool, noise_matrix, n_annotators, rng)
+
+    n_pool = pool_rows.size
+    if unlabeled_fraction > 0:
+        labeled, _ = train_test_split(
+            np.arange(n_pool), test_size=unlabeled_fraction, random_state=int(rng.integers(2**31 - 1))
+        )
+    else:
+        labeled = np.arange(n_pool)
+    full = np.zeros((n_pool, n_annotators), dtype=bool)
+    full[labeled] = True
+    initial_mask = np.zeros_like(full)
+    initial_mask[labeled] = sparsify(full[labeled], rng, max_per_example=max_initial_per_example, drop_prob=drop_prob)
+
+    return MultiAnnotatorPool(
+        X_pool=dataset.features[pool_rows],
+        y_pool=y_pool,
+        X_test=dataset.features[test_rows],
+        y_test=dataset.labels[test_rows],
+        annotator_labels=annotator_labels,
+        initial_mask=initial_mask,
+        n_classes=n_classes,
+        info={
+            "dataset": dataset.name,
+            "dataset_source": dataset.source,
+            "data_seed": seed,
+            "noise_matrix": noise_matrix,
+            "pool_rows": pool_rows,
+            "test_rows": test_rows,
+        },
+    )
