@@ -1,0 +1,211 @@
+"""Read benchmark results back from ``results/`` and draw the papers' figures (mean ± 1 std over seeds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+DISPLAY_NAMES = {
+    "activelab": "ActiveLab",
+    "activelab_ensemble": "ActiveLab (ensemble)",
+    "random": "Random",
+    "good_random": "Good Random",
+    "entropy": "Entropy",
+    "uncertainty": "Uncertainty",
+    "disagreement": "Disagreement (ensemble)",
+    "active_label_cleaning": "Active Label Cleaning",
+    "multiannotator": "Multi-annotator (ActiveLab)",
+    "single": "Single annotator (entropy, new data only)",
+}
+METRIC_LABELS = {
+    "consensus_accuracy": "Consensus label accuracy",
+    "consensus_accuracy_initial": "Consensus accuracy (initial examples)",
+    "model_accuracy": "Test accuracy (fold-model mean)",
+    "model_accuracy_refit": "Test accuracy (model refit on all labels)",
+    "n_new": "New examples per round",
+    "annotations_per_example": "Annotations per labeled example",
+}
+MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP"}
+
+
+def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
+    """All finished runs of ``benchmark`` as a long table.
+
+    Returns
+    -------
+    DataFrame with columns ``benchmark, variant, model, method, seed, round, metric, value``.
+    """
+    root = Path(results_dir) / benchmark
+    rows: List[pd.DataFrame] = []
+    for sidecar in sorted(root.rglob("run_seed*.json")):
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        for metric in meta["metrics"]:
+            path = sidecar.parent / f"{metric}_seed{meta['seed']}.npy"
+            if not path.is_file():
+                continue
+            values = np.load(path)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "benchmark": benchmark,
+                        "variant": meta.get("variant") or "",
+                        "model": meta["model"],
+                        "method": meta["method"],
+                        "seed": meta["seed"],
+                        "round": np.arange(values.size),
+                        "metric": metric,
+                        "value": values,
+                    }
+                )
+            )
+    if not rows:
+        raise FileNotFoundError(
+            f"no finished runs of {benchmark!r} under {root}; run `python -m active_learning run {benchmark}` first"
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarize(df: pd.DataFrame, metric: str, round_index: Optional[int] = None) -> pd.DataFrame:
+    """Mean, std and number of seeds of ``metric`` at ``round_index`` (default: each run's last round)."""
+    sub = df[df.metric == metric]
+    if round_index is None:
+        sub = sub[sub["round"] == sub.groupby(["variant", "model", "method", "seed"])["round"].transform("max")]
+    else:
+        sub = sub[sub["round"] == round_index]
+    table = sub.groupby(["variant", "model", "method"])["value"].agg(["mean", "std", "count"]).reset_index()
+    return table.sort_values(["variant", "model", "mean"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def annotations_to_reach(
+    df: pd.DataFrame, method: str, target: float, metric: str = "model_accuracy", model: Optional[str] = None, variant: str = ""
+) -> Optional[float]:
+    """Total annotations at the first round where the seed-mean ``metric`` of ``method`` reaches ``target``."""
+    sub = df[(df.method == method) & (df.variant == variant)]
+    if model is not None:
+        sub = sub[sub.model == model]
+    curve = sub[sub.metric == metric].groupby("round")["value"].mean()
+    counts = sub[sub.metric == "n_annotations"].groupby("round")["value"].mean()
+    reached = curve[curve >= target - 1e-12]
+    if reached.empty:
+        return None
+    return float(counts.loc[reached.index[0]])
+
+
+def plot_benchmark(
+    df: pd.DataFrame,
+    metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy"),
+    columns: str = "model",
+    x: str = "round",
+    title: Optional[str] = None,
+) -> Any:
+    """One panel per (metric, column value), one line per method with a ±1 std band over seeds.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`load_results`.
+    metrics : sequence of str
+        Metrics, one row of panels each.
+    columns : {"model", "variant"}
+        What the panel columns split by.
+    x : {"round", "n_annotations"}
+        x-axis: round index or total annotations collected so far.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    column_values = sorted(df[columns].unique())
+    methods = sorted(df.method.unique(), key=lambda m: (m != "activelab", m))
+    palette = dict(zip(methods, sns.color_palette("tab10", n_colors=max(len(methods), 3))))
+    fig, axes = plt.subplots(
+        len(metrics), len(column_values), figsize=(4.6 * len(column_values), 3.6 * len(metrics)), squeeze=False
+    )
+    for row, metric in enumerate(metrics):
+        for col, value in enumerate(column_values):
+            ax = axes[row][col]
+            panel = df[(df[columns] == value)]
+            for method in methods:
+                sub = panel[panel.method == method]
+                values = sub[sub.metric == metric].pivot_table(index="round", columns="seed", values="value")
+                if values.empty:
+                    continue
+                if x == "n_annotations":
+                    xs = sub[sub.metric == "n_annotations"].groupby("round")["value"].mean().loc[values.index].to_numpy()
+                else:
+                    xs = values.index.to_numpy()
+                mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()
+                label = f"{DISPLAY_NAMES.get(method, method)} (n={values.shape[1]})"
+                ax.plot(xs, mean, label=label, color=palette[method], lw=2.2 if method.startswith("activelab") else 1.4)
+                ax.fill_between(xs, mean - std, mean + std, color=palette[method], alpha=0.15, lw=0)
+            heading = MODEL_LABELS.get(value, value) if columns == "model" else value
+            ax.set_title(f"{heading}: {METRIC_LABELS.get(metric, metric)}", fontsize=10)
+            ax.set_xlabel("Round" if x == "round" else "Total annotations")
+            ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+            ax.grid(alpha=0.3)
+            if row == 0 and col == len(column_values) - 1:
+                ax.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def make_figures(
+    benchmark: str, results_dir: "str | Path" = "results", out_dir: "str | Path | None" = None, figure: Optional[Dict[str, Any]] = None
+) -> List[Path]:
+    """Draw ``benchmark``'s figure from ``results_dir`` into ``out_dir`` (default ``<results>/<benchmark>/figures``).
+
+    ``figure`` is the config's ``figure:`` block (metrics and what the panel columns split by); by default it is
+    read from the benchmark's YAML.
+    """
+    import matplotlib.pyplot as plt
+
+    if figure is None:
+        from .config import load_config
+
+        try:
+            figure = load_config(benchmark).get("figure") or {}
+        except ValueError:
+            figure = {}
+    df = load_results(results_dir, benchmark)
+    out = Path(out_dir) if out_dir is not None else Path(results_dir) / benchmark / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    paths: List[Path] = []
+    for x in ("round", "n_annotations"):
+        fig = plot_benchmark(
+            df,
+            metrics=figure.get("metrics", ["consensus_accuracy", "model_accuracy"]),
+            columns=figure.get("columns", "model"),
+            x=x,
+            title=f"{benchmark} (mean ± 1 std over seeds)",
+        )
+        path = out / f"{benchmark}_{'rounds' if x == 'round' else 'annotations'}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def summary_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy", "model_accuracy_refit")) -> str:
+    """A markdown table of the final-round mean ± std of ``metrics`` per (variant, model, method)."""
+    lines: List[str] = []
+    present = [m for m in metrics if m in set(df.metric)]
+    tables = {m: summarize(df, m) for m in present}
+    keys = tables[present[0]][["variant", "model", "method"]].itertuples(index=False) if present else []
+    header = "| variant | model | method | " + " | ".join(present) + " |"
+    lines += [header, "|" + " --- |" * (3 + len(present))]
+    for variant, model, method in keys:
+        cells = []
+        for m in present:
+            t = tables[m]
+            row = t[(t.variant == variant) & (t.model == model) & (t.method == method)]
+            cells.append(f"{row['mean'].iloc[0]:.4f} ± {row['std'].iloc[0]:.4f}" if not row.empty else "")
+        lines.append(f"| {variant or '-'} | {model} | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
