@@ -75,11 +75,11 @@ class Job:
         return path / self.model / self.method
 
 
-def _deep_update(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
+def deep_update(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_update(out[key], value)
+            out[key] = deep_update(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -120,7 +120,7 @@ def load_config(name_or_path: "str | Path", overrides: Optional[Mapping[str, Any
     with open(path, "r", encoding="utf-8") as handle:
         config = yaml.safe_load(handle) or {}
     if overrides:
-        config = _deep_update(config, overrides)
+        config = deep_update(config, overrides)
     validate_structure(config, where=str(path))
     return config
 
@@ -184,14 +184,14 @@ def expand_jobs(
                 if methods and method_name not in methods:
                     continue
                 for seed in seeds if seeds is not None else config["seeds"]:
-                    loop = _deep_update(config.get("loop") or {}, variant.get("loop") or {})
-                    loop = _deep_update(loop, entry.get("loop") or {})
+                    loop = deep_update(config.get("loop") or {}, variant.get("loop") or {})
+                    loop = deep_update(loop, entry.get("loop") or {})
                     resolved = {
                         "benchmark": config["name"],
                         "task": config["task"],
                         "variant": variant["name"],
                         "dataset": copy.deepcopy(config.get("dataset") or {}),
-                        "data": _deep_update(config.get("data") or {}, variant.get("data") or {}),
+                        "data": deep_update(config.get("data") or {}, variant.get("data") or {}),
                         "loop": loop,
                         "model": model,
                         "model_params": copy.deepcopy(spec.get("params") or {}),

@@ -115,9 +115,6 @@ def plot_benchmark(
     x : {"round", "n_annotations"}
         x-axis: round index or total annotations collected so far.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -209,3 +206,36 @@ def summary_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("consensus_accu
             cells.append(f"{row['mean'].iloc[0]:.4f} ± {row['std'].iloc[0]:.4f}" if not row.empty else "")
         lines.append(f"| {variant or '-'} | {model} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def efficiency_table(df: pd.DataFrame, method: str = "activelab", metric: str = "model_accuracy") -> pd.DataFrame:
+    """How many annotations ``method`` needs to reach the best other method's final ``metric``.
+
+    For every (variant, model): the baseline with the highest final seed-mean ``metric``, that value, the
+    annotations it used, ``method``'s final value, and the annotations at which ``method``'s seed-mean curve first
+    reaches the baseline's final value (NaN if it never does).
+    """
+    rows = []
+    final = summarize(df, metric)
+    counts = summarize(df, "n_annotations")
+    for (variant, model), group in final.groupby(["variant", "model"]):
+        if method not in set(group.method):
+            continue
+        baselines = group[group.method != method]
+        if baselines.empty:
+            continue
+        best = baselines.iloc[baselines["mean"].argmax()]
+        used = counts[(counts.variant == variant) & (counts.model == model) & (counts.method == best.method)]["mean"].iloc[0]
+        reached = annotations_to_reach(df, method, float(best["mean"]), metric=metric, model=model, variant=variant)
+        rows.append(
+            {
+                "variant": variant,
+                "model": model,
+                "best_baseline": best.method,
+                "baseline_final": float(best["mean"]),
+                "baseline_annotations": float(used),
+                f"{method}_final": float(group[group.method == method]["mean"].iloc[0]),
+                f"{method}_annotations_to_match": np.nan if reached is None else reached,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import Job, expand_jobs, load_config
+from .config import Job, deep_update, expand_jobs, load_config, validate_structure
 from .tasks import DataAccess, get_task
 from .utils.io import atomic_save_npy, atomic_write_json, git_commit, package_versions
 
@@ -161,11 +161,10 @@ def run_grid(
     """
     import joblib
 
-    config = load_config(config_or_name, overrides) if isinstance(config_or_name, str) else dict(config_or_name)
-    if overrides and not isinstance(config_or_name, str):
-        from .config import _deep_update, validate_structure
-
-        config = _deep_update(config, overrides)
+    if isinstance(config_or_name, str):
+        config = load_config(config_or_name, overrides)
+    else:
+        config = deep_update(dict(config_or_name), overrides or {})
         validate_structure(config)
     jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants)
     task = get_task(config["task"])

@@ -48,7 +48,7 @@ def list_datasets() -> List[str]:
 
 
 # Loaders register themselves on import.
-from . import wall_robot  # noqa: E402,F401
+from . import synthetic, wall_robot  # noqa: E402,F401
 
 __all__ = [
     "DATASETS",

@@ -15,6 +15,7 @@ References
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -46,12 +47,15 @@ def read_sensor_file(path: Any, n_sensors: int) -> TabularDataset:
     ValueError
         If a row has the wrong number of columns, a value is not a finite number, or a class name is unknown.
     """
-    frame = pd.read_csv(path, header=None)
-    if frame.shape[1] != n_sensors + 1:
-        raise ValueError(
-            f"{path}: expected {n_sensors} sensor columns and a class column, found {frame.shape[1]} columns; "
-            f"is this the {n_sensors}-sensor file (sensor_readings_{n_sensors}.data)?"
-        )
+    with open(path, "r", encoding="utf-8") as handle:
+        lines = [line for line in handle.read().splitlines() if line.strip()]
+    for number, line in enumerate(lines):
+        if line.count(",") != n_sensors:
+            raise ValueError(
+                f"{path}: row {number} has {line.count(',') + 1} columns, expected {n_sensors} sensor columns and a "
+                f"class column; is this the {n_sensors}-sensor file (sensor_readings_{n_sensors}.data)?"
+            )
+    frame = pd.read_csv(io.StringIO("\n".join(lines)), header=None)
     try:
         features = frame.iloc[:, :n_sensors].to_numpy(dtype=np.float64)
     except ValueError as exc:

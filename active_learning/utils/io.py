@@ -14,7 +14,6 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 
 import numpy as np
 
-PathLike = "str | os.PathLike[str]"
 
 #: Distributions whose versions are recorded next to every result.
 RECORDED_PACKAGES = (
@@ -29,6 +28,12 @@ RECORDED_PACKAGES = (
 )
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write: "Any") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -37,6 +42,7 @@ def _atomic_write(path: Path, write: "Any") -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the usual file permissions
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,53 @@
+# Active learning with noisy annotators: benchmark targets. Every target installs the environment first.
+#   make wall-robot DATA_MIRROR=../shared/data     (DATA_MIRROR: optional folder mirroring the raw files)
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+N_JOBS ?= 2
+RESULTS_DIR ?= results
+DATA_MIRROR ?=
+MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
+RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
+export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
+
+.PHONY: install test test-all wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet --no-deps -e .
+	touch $@
+
+test: install  ## fast test suite (what CI runs)
+	$(PYTHON) -m pytest -m "not slow" -q
+
+test-all: install  ## every test, slow ones included
+	$(PYTHON) -m pytest -q
+
+list: install
+	$(PYTHON) -m active_learning list
+
+wall-robot: install  ## ActiveLab Wall Robot benchmark (ExtraTrees + MLP, 5 seeds) and its figure
+	$(RUN) wall_robot
+
+wall-robot-complete: install  ## Wall Robot Complete (every example starts labeled)
+	$(RUN) wall_robot_complete
+
+wall-robot-extras: install  ## the two extra benchmarks (single annotator; single vs multi over noise levels)
+	$(RUN) wall_robot_single_annotator
+	$(RUN) wall_robot_single_vs_multi
+
+wall-robot-all: wall-robot wall-robot-complete wall-robot-extras
+
+figures: install  ## redraw every figure from results/ and execute the notebooks in place
+	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi --results-dir $(RESULTS_DIR)
+	AL_RESULTS_DIR=$(abspath $(RESULTS_DIR)) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb
+
+bench-wall-robot: install  ## wall time of the Wall Robot grid with --n-jobs 1 and 2 (BENCH_ARGS to restrict it)
+	$(PYTHON) benchmarks/wall_robot/bench_walltime.py $(MIRROR_ARG) $(BENCH_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,78 @@
+"""Writes the paper-figure notebooks (run once when their cells change; the notebooks are committed)."""
+
+import nbformat as nbf
+
+SETUP = """import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from active_learning.plotting import efficiency_table, load_results, plot_benchmark, summary_markdown
+
+# The tests run this notebook on small results by setting AL_RESULTS_DIR.
+RESULTS_DIR = Path(os.environ.get("AL_RESULTS_DIR", "../results"))
+print("results from", RESULTS_DIR.resolve())"""
+
+
+def notebook(cells):
+    nb = nbf.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1]) for c in cells]
+    return nb
+
+
+wall_robot = notebook([
+    ("md", "# ActiveLab on Wall Robot: consensus-label and test accuracy per round\n\n"
+           "Reproduces the Wall Robot figures of *ActiveLab: Active Learning with Re-Labeling by Multiple Annotators* "
+           "(Goh & Mueller 2023) from the per-seed results in `results/` (`make wall-robot wall-robot-complete`). "
+           "Lines: mean over seeds; bands: ±1 std. Model accuracy is the mean test accuracy of the 5 cross-validation "
+           "fold models, as in the paper; `model_accuracy_refit` is a model refit on all labeled data."),
+    ("code", SETUP),
+    ("code", "BENCHMARKS = [b for b in os.environ.get('AL_NOTEBOOK_BENCHMARKS', 'wall_robot,wall_robot_complete').split(',') if (RESULTS_DIR / b).is_dir()]\n"
+             "results = {b: load_results(RESULTS_DIR, b) for b in BENCHMARKS}\n"
+             "{b: df.groupby(['model', 'method']).seed.nunique().to_dict() for b, df in results.items()}"),
+    ("md", "## Accuracy per round"),
+    ("code", "for b, df in results.items():\n"
+             "    fig = plot_benchmark(df, metrics=['consensus_accuracy', 'model_accuracy'], columns='model', title=b)\n"
+             "    plt.show()"),
+    ("md", "## Accuracy against the number of annotations collected"),
+    ("code", "for b, df in results.items():\n"
+             "    fig = plot_benchmark(df, metrics=['consensus_accuracy', 'model_accuracy_refit'], columns='model', x='n_annotations', title=b)\n"
+             "    plt.show()"),
+    ("md", "## Final round (mean ± std over seeds)"),
+    ("code", "for b, df in results.items():\n"
+             "    display(Markdown(f'### {b}\\n' + summary_markdown(df)))"),
+    ("md", "## Annotations ActiveLab needs to reach the best baseline's final test accuracy"),
+    ("code", "for b, df in results.items():\n"
+             "    display(Markdown(f'### {b}'))\n"
+             "    display(efficiency_table(df, 'activelab', 'model_accuracy'))"),
+    ("md", "## Where the annotations went: new examples vs re-labels per round"),
+    ("code", "for b, df in results.items():\n"
+             "    fig = plot_benchmark(df, metrics=['n_new', 'annotations_per_example'], columns='model', title=b)\n"
+             "    plt.show()"),
+])
+
+extras = notebook([
+    ("md", "# ActiveLab extra benchmarks on Wall Robot\n\n"
+           "1. **Single annotator** (`wall_robot_single_annotator`): one 40 %-noisy label per example, new examples only; "
+           "ActiveLab's score then reduces to least confidence.\n"
+           "2. **Single vs multiple annotators** (`wall_robot_single_vs_multi`): ActiveLab with re-labeling against "
+           "entropy sampling of new examples only, at annotator noise-matrix traces 0.6–1.0.\n\n"
+           "Metric: test accuracy of a model refit on all labeled data (as the reference notebooks)."),
+    ("code", SETUP),
+    ("code", "single = load_results(RESULTS_DIR, 'wall_robot_single_annotator')\n"
+             "fig = plot_benchmark(single, metrics=['model_accuracy_refit'], columns='model', title='single annotator')\n"
+             "plt.show()\n"
+             "display(Markdown(summary_markdown(single, metrics=['model_accuracy_refit', 'model_accuracy'])))"),
+    ("code", "versus = load_results(RESULTS_DIR, 'wall_robot_single_vs_multi')\n"
+             "fig = plot_benchmark(versus, metrics=['model_accuracy_refit'], columns='variant', title='single vs multiple annotators')\n"
+             "plt.show()\n"
+             "fig = plot_benchmark(versus, metrics=['consensus_accuracy'], columns='variant', title='training-label accuracy')\n"
+             "plt.show()\n"
+             "display(Markdown(summary_markdown(versus, metrics=['model_accuracy_refit', 'consensus_accuracy'])))"),
+])
+
+if __name__ == "__main__":
+    nbf.write(wall_robot, "wall_robot.ipynb")
+    nbf.write(extras, "wall_robot_extras.ipynb")

@@ -1,0 +1,57 @@
+"""Shared fixtures: a small synthetic tabular dataset (the registered ``blobs`` dataset) and tiny benchmark configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict
+
+import numpy as np
+import pytest
+
+from active_learning.datasets import TabularDataset, load
+
+MIRROR = os.environ.get("AL_DATA_MIRROR")
+
+
+def make_blobs(seed: int = 0) -> TabularDataset:
+    """420 points in 4 Gaussian blobs (4 classes, 4 features): a fast stand-in for Wall Robot in tests."""
+    return load("blobs", seed=seed)
+
+
+def toy_config(name: str = "toy", rounds: int = 3, **overrides: Any) -> Dict[str, Any]:
+    """A tiny multi-annotator benchmark on ``blobs`` (fast models, 3 rounds of 20 annotations)."""
+    config: Dict[str, Any] = {
+        "name": name,
+        "task": "multiannotator",
+        "dataset": {"name": "blobs"},
+        "data": {
+            "seed": 5,
+            "test_fraction": 0.3,
+            "unlabeled_fraction": 0.6,
+            "n_annotators": 8,
+            "trace_fraction": 0.75,
+            "max_initial_per_example": 5,
+            "drop_prob": 0.9,
+        },
+        "loop": {"rounds": rounds, "batch_size": 20, "n_folds": 3},
+        "seeds": [0, 1],
+        "models": {
+            "extra_trees": {"methods": ["random", "activelab"], "params": {"n_estimators": 10}},
+        },
+        "figure": {"metrics": ["consensus_accuracy", "model_accuracy"], "columns": "model"},
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def toy_dataset() -> TabularDataset:
+    return make_blobs()
+
+
+@pytest.fixture
+def mirror() -> Path:
+    if not MIRROR or not (Path(MIRROR) / "wall_robot" / "sensor_readings_4.data").is_file():
+        pytest.skip("set AL_DATA_MIRROR to the raw-data mirror to run tests on the real Wall Robot file")
+    return Path(MIRROR)

@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+from active_learning.loops.multiannotator import METRICS, MultiAnnotatorLoopConfig, run_multiannotator_loop
+from active_learning.multiannotator import build_tabular_pool
+from active_learning.multiannotator.methods import METHODS
+
+FAST = {"extra_trees": {"n_estimators": 10}, "mlp": {"max_iter": 30, "hidden_layer_sizes": (16,)}}
+
+
+@pytest.fixture
+def pool(toy_dataset):
+    return build_tabular_pool(toy_dataset, seed=5, test_fraction=0.3, unlabeled_fraction=0.6, n_annotators=8, trace_fraction=0.75, drop_prob=0.9)
+
+
+def run(pool, method, seed=0, **loop):
+    members = ["extra_trees", "knn"] if METHODS.get(method).requires_ensemble else ["extra_trees"]
+    config = MultiAnnotatorLoopConfig(**{"rounds": 3, "batch_size": 20, "n_folds": 3, **loop})
+    return run_multiannotator_loop(pool, method, members, config, seed, model_params=FAST)
+
+
+def test_pool_protocol_sizes(pool, toy_dataset):
+    n = len(toy_dataset)
+    assert pool.X_pool.shape[0] + pool.X_test.shape[0] == n
+    n_pool = pool.X_pool.shape[0]
+    assert pool.labeled_at_start.size == n_pool - int(np.ceil(0.6 * n_pool))  # sklearn rounds the test share up
+    assert (pool.initial_mask[pool.labeled_at_start].sum(axis=1) >= 1).all()
+    assert pool.initial_mask.sum(axis=1)[np.setdiff1d(np.arange(pool.X_pool.shape[0]), pool.labeled_at_start)].sum() == 0
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_every_method_runs_and_keeps_the_budget(pool, method):
+    result = run(pool, method)
+    assert set(result) == set(METRICS)
+    assert all(values.shape == (3,) for values in result.values())
+    n0 = pool.initial_mask.sum()
+    assert result["n_annotations"].tolist() == [n0, n0 + 20, n0 + 40]
+    assert np.all(result["n_new"] + result["n_relabeled"] == 20)
+    assert np.all(np.diff(result["n_labeled"]) == result["n_new"][:-1])
+    assert ((0 <= result["model_accuracy"]) & (result["model_accuracy"] <= 1)).all()
+
+
+def test_same_seed_same_numbers_and_different_seed_differs(pool):
+    a, b = run(pool, "activelab", seed=3), run(pool, "activelab", seed=3)
+    for name in METRICS:
+        assert np.array_equal(a[name], b[name]), name
+    c = run(pool, "random", seed=4)
+    d = run(pool, "random", seed=5)
+    assert any(not np.array_equal(c[name], d[name]) for name in ("n_new", "model_accuracy", "consensus_accuracy"))
+
+
+def test_no_relabel_only_adds_new_examples(pool):
+    result = run(pool, "entropy", allow_relabel=False)
+    assert np.all(result["n_relabeled"] == 0) and np.all(result["n_new"] == 20)
+
+
+def test_active_label_cleaning_only_relabels(pool):
+    assert np.all(run(pool, "active_label_cleaning")["n_new"] == 0)
+
+
+def test_good_random_labels_all_unlabeled_first(pool):
+    assert np.all(run(pool, "good_random")["n_new"] == 20)
+
+
+def test_majority_vote_initial_labels_give_one_label_per_example(pool):
+    result = run(pool, "entropy", allow_relabel=False, initial_labels="majority_vote")
+    assert result["annotations_per_example"][0] == 1.0
+    assert result["n_annotations"][0] == pool.labeled_at_start.size
+
+
+def test_true_identity_columns(pool):
+    result = run(pool, "activelab", annotator_columns="true_identity")
+    assert np.all(result["n_new"] + result["n_relabeled"] == 20)
+
+
+def test_ensemble_method_needs_an_ensemble(pool):
+    with pytest.raises(ValueError, match="needs an ensemble"):
+        run_multiannotator_loop(pool, "disagreement", ["extra_trees"], MultiAnnotatorLoopConfig(rounds=1), 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rounds": 0}, "rounds"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"n_folds": 1}, "n_folds"),
+        ({"initial_labels": "x"}, "initial_labels"),
+        ({"annotator_columns": "x"}, "annotator_columns"),
+        ({"consensus": "median"}, "unknown consensus method"),
+    ],
+)
+def test_loop_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MultiAnnotatorLoopConfig(**kwargs)
+
+
+def test_pool_rejects_bad_data(pool):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="NaN"):
+        replace(pool, X_pool=np.where(np.arange(pool.X_pool.size).reshape(pool.X_pool.shape) == 0, np.nan, pool.X_pool))
+    with pytest.raises(ValueError, match="outside"):
+        replace(pool, y_test=pool.y_test + 10)

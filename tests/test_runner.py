@@ -1,0 +1,147 @@
+import json
+
+import numpy as np
+import pytest
+
+from active_learning.config import ConfigError, expand_jobs, parse_overrides, validate_structure
+from active_learning.loops.multiannotator import METRICS
+from active_learning.runner import ResultsConflictError, run_grid
+from active_learning.tasks import MultiAnnotatorTask
+
+from conftest import toy_config
+
+
+def result_files(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_grid_writes_layout_sidecar_and_resumes(tmp_path):
+    config = toy_config()
+    report = run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    assert len(report.ran) == 4 and not report.skipped
+    for method in ("random", "activelab"):
+        for seed in (0, 1):
+            folder = tmp_path / "toy" / "extra_trees" / method
+            for metric in METRICS:
+                values = np.load(folder / f"{metric}_seed{seed}.npy")
+                assert values.shape == (3,)
+            meta = json.loads((folder / f"run_seed{seed}.json").read_text())
+            assert meta["seed"] == seed and meta["config"]["method"] == method
+            assert meta["config"]["loop"]["rounds"] == 3 and meta["rounds"] == 3
+            assert set(meta["versions"]) >= {"python", "numpy", "scikit-learn", "cleanlab"}
+            assert "commit" in meta["git"] and meta["wall_time_s"] > 0
+    assert not list(tmp_path.rglob("*.tmp"))
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npy")}
+    again = run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    assert not again.ran and len(again.skipped) == 4
+    assert before == {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npy")}
+
+
+def test_a_failed_run_keeps_finished_jobs_and_resumes(tmp_path, monkeypatch):
+    config = toy_config()
+    original = MultiAnnotatorTask.run
+
+    def flaky(self, resolved, data, on_round=None):
+        if resolved["seed"] == 1:
+            raise KeyboardInterrupt("killed")
+        return original(self, resolved, data, on_round)
+
+    monkeypatch.setattr(MultiAnnotatorTask, "run", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    finished = list(tmp_path.rglob("run_seed*.json"))
+    assert finished and all("seed0" in p.name for p in finished)
+    assert not list(tmp_path.rglob("*seed1.npy")) and not list(tmp_path.rglob("*.tmp"))
+    monkeypatch.setattr(MultiAnnotatorTask, "run", original)
+    report = run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    assert "toy/extra_trees/random#seed0" in report.skipped and len(report.skipped) == len(finished)
+    assert len(report.ran) + len(report.skipped) == 4 and not set(report.ran) & set(report.skipped)
+
+
+def test_changed_config_is_a_conflict_unless_overwrite(tmp_path):
+    run_grid(toy_config(seeds=[0]), results_dir=tmp_path, backend="sequential", progress=False, methods=["random"])
+    changed = toy_config(seeds=[0])
+    changed["loop"]["batch_size"] = 10
+    with pytest.raises(ResultsConflictError, match="different config"):
+        run_grid(changed, results_dir=tmp_path, backend="sequential", progress=False, methods=["random"])
+    report = run_grid(changed, results_dir=tmp_path, backend="sequential", progress=False, methods=["random"], overwrite=True)
+    assert len(report.ran) == 1
+
+
+def test_parallel_loky_matches_sequential(tmp_path):
+    config = toy_config(rounds=2)
+    run_grid(config, results_dir=tmp_path / "seq", backend="sequential", progress=False)
+    run_grid(config, results_dir=tmp_path / "par", n_jobs=2, backend="loky", progress=False)
+    for path in (tmp_path / "seq").rglob("*.npy"):
+        assert np.array_equal(np.load(path), np.load(tmp_path / "par" / path.relative_to(tmp_path / "seq")))
+
+
+def test_dask_backend_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    config = toy_config(rounds=2, seeds=[0])
+    run_grid(config, results_dir=tmp_path / "seq", backend="sequential", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        report = run_grid(config, results_dir=tmp_path / "dask", n_jobs=2, backend="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert len(report.ran) == 2
+    for path in (tmp_path / "seq").rglob("*.npy"):
+        assert np.array_equal(np.load(path), np.load(tmp_path / "dask" / path.relative_to(tmp_path / "seq")))
+
+
+@pytest.mark.parametrize(
+    "mutate, error, message",
+    [
+        (lambda c: c["models"]["extra_trees"].update(methods=["entropi"]), KeyError, "Did you mean 'entropy'"),
+        (lambda c: c["models"].update(forest={"methods": ["random"]}), KeyError, "unknown model 'forest'"),
+        (lambda c: c["models"]["extra_trees"].update(methods=["disagreement"]), ConfigError, "needs an ensemble"),
+        (lambda c: c["loop"].update(batch_size=10_000), ConfigError, "larger than the pool"),
+        (lambda c: c["loop"].update(rounds=100, allow_relabel=False), ConfigError, "unlabeled examples"),
+        (lambda c: c["loop"].update(speed=3), ConfigError, "invalid loop settings"),
+        (lambda c: c["data"].update(trace=3), ConfigError, "invalid data settings"),
+        (lambda c: c["dataset"].update(name="imagenet_zz"), KeyError, "unknown dataset"),
+        (lambda c: c.update(seeds=[-1]), ConfigError, "seeds"),
+        (lambda c: c.update(colour="red"), ConfigError, "unknown key"),
+    ],
+)
+def test_bad_configs_fail_before_any_work(tmp_path, mutate, error, message):
+    config = toy_config()
+    mutate(config)
+    with pytest.raises(error, match=message):
+        run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    assert not list(tmp_path.rglob("*"))
+
+
+def test_missing_data_file_fails_before_any_work(tmp_path, monkeypatch):
+    from active_learning.datasets import DatasetFileNotFoundError
+
+    monkeypatch.delenv("AL_DATA_MIRROR", raising=False)
+    config = toy_config()
+    config["dataset"] = {"name": "wall_robot"}
+    from active_learning.tasks import DataAccess
+
+    with pytest.raises(DatasetFileNotFoundError, match="sensor_readings_4.data"):
+        run_grid(config, results_dir=tmp_path / "r", data=DataAccess(root=str(tmp_path / "empty"), download=False), progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_expand_jobs_variants_and_method_entries():
+    config = toy_config(
+        variants=[{"name": "a", "data": {"trace_fraction": 0.9}}, {"name": "b"}],
+        models={"extra_trees": {"methods": ["random", {"name": "single", "method": "entropy", "loop": {"allow_relabel": False}}]}},
+    )
+    validate_structure(config)
+    jobs = expand_jobs(config)
+    assert len(jobs) == 2 * 2 * 2
+    single = [j for j in jobs if j.method == "single"][0]
+    assert single.resolved["method"] == "entropy" and single.resolved["loop"]["allow_relabel"] is False
+    assert [j for j in jobs if j.variant == "a"][0].resolved["data"]["trace_fraction"] == 0.9
+    assert single.result_dir("results").as_posix() == f"results/toy/{single.variant}/extra_trees/single"
+    with pytest.raises(ConfigError, match="no model"):
+        expand_jobs(config, models=["svm"])
+    with pytest.raises(ConfigError, match="not in this benchmark"):
+        expand_jobs(config, methods=["bald"])
+
+
+def test_parse_overrides():
+    assert parse_overrides(["loop.rounds=3", "data.seed=7", "name=x"]) == {"loop": {"rounds": 3}, "data": {"seed": 7}, "name": "x"}
+    with pytest.raises(ConfigError):
+        parse_overrides(["rounds"])
