@@ -8,11 +8,18 @@ unlabeled ones. Lower = less confidence in the true label = annotate next.
 
 from __future__ import annotations
 
-from typing import Tuple
+import contextlib
+import io
+from typing import Callable, Tuple
 
 import numpy as np
 
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
+
+
+def _quiet() -> "contextlib.AbstractContextManager[object]":
+    """cleanlab prints notes about annotators without overlap (expected here: one new column per round)."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _unlabeled_or_none(probs: np.ndarray) -> "np.ndarray | None":
@@ -32,19 +39,31 @@ class ActiveLab(MultiAnnotatorMethod):
 
     consensus = "crowdlab"
 
-    def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    def _probabilities(self, inputs: ScoringInputs) -> Tuple[np.ndarray, np.ndarray]:
+        return inputs.mean_pred_probs, inputs.mean_pred_probs_unlabeled
+
+    def _cleanlab_scorer(self) -> Callable[..., Tuple[np.ndarray, np.ndarray]]:
         from cleanlab.multiannotator import get_active_learning_scores
 
-        labeled, unlabeled = get_active_learning_scores(
-            inputs.labels_multiannotator,
-            inputs.mean_pred_probs.copy(),
-            _unlabeled_or_none(inputs.mean_pred_probs_unlabeled),
-        )
-        return np.asarray(labeled, dtype=float), _empty_if_none(unlabeled, inputs)
+        return get_active_learning_scores
+
+    def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        probs, probs_unlabeled = self._probabilities(inputs)
+        # cleanlab scales the arrays it is given in place and prints notes about annotators without overlap
+        # (expected here: one new column per round): pass copies, keep stdout clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            labeled, unlabeled = self._cleanlab_scorer()(
+                inputs.labels_multiannotator,
+                probs.copy(),
+                probs_unlabeled.copy() if probs_unlabeled.shape[-2] else None,
+            )
+        if unlabeled is None or probs_unlabeled.shape[-2] == 0:
+            unlabeled = np.zeros(0)
+        return np.asarray(labeled, dtype=float), np.asarray(unlabeled, dtype=float)
 
 
 @register_method("activelab_ensemble")
-class ActiveLabEnsemble(MultiAnnotatorMethod):
+class ActiveLabEnsemble(ActiveLab):
     """ActiveLab with an ensemble (one CROWDLAB weight and one temperature per member).
 
     References
@@ -52,22 +71,12 @@ class ActiveLabEnsemble(MultiAnnotatorMethod):
     .. [1] Goh, Mueller (2023). arXiv 2301.11856.
     """
 
-    consensus = "crowdlab"
     requires_ensemble = True
 
-    def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    def _probabilities(self, inputs: ScoringInputs) -> Tuple[np.ndarray, np.ndarray]:
+        return inputs.pred_probs, inputs.pred_probs_unlabeled
+
+    def _cleanlab_scorer(self) -> Callable[..., Tuple[np.ndarray, np.ndarray]]:
         from cleanlab.multiannotator import get_active_learning_scores_ensemble
 
-        # cleanlab scales the arrays it is given in place: pass copies.
-        labeled, unlabeled = get_active_learning_scores_ensemble(
-            inputs.labels_multiannotator,
-            inputs.pred_probs.copy(),
-            _unlabeled_or_none(inputs.pred_probs_unlabeled),
-        )
-        return np.asarray(labeled, dtype=float), _empty_if_none(unlabeled, inputs)
-
-
-def _empty_if_none(scores: "np.ndarray | None", inputs: ScoringInputs) -> np.ndarray:
-    if scores is None or inputs.pred_probs_unlabeled.shape[1] == 0:
-        return np.zeros(0)
-    return np.asarray(scores, dtype=float)
+        return get_active_learning_scores_ensemble
