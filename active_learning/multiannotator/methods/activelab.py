@@ -17,15 +17,6 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-def _quiet() -> "contextlib.AbstractContextManager[object]":
-    """cleanlab prints notes about annotators without overlap (expected here: one new column per round)."""
-    return contextlib.redirect_stdout(io.StringIO())
-
-
-def _unlabeled_or_none(probs: np.ndarray) -> "np.ndarray | None":
-    return probs.copy() if probs.shape[-2] else None
-
-
 @register_method("activelab")
 class ActiveLab(MultiAnnotatorMethod):
     """ActiveLab with a single model; consensus labels by CROWDLAB.
