@@ -49,6 +49,7 @@ def list_datasets() -> List[str]:
 
 # Loaders register themselves on import.
 from . import wall_robot  # noqa: E402,F401
+from . import cifar, cifar_n, cifar10h, clothing1m  # noqa: E402,F401
 
 __all__ = [
     "DATASETS",
