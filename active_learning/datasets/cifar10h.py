@@ -264,3 +264,7 @@ def load_cifar10h(root: Any = None, mirror: Any = None, download: bool = True, s
         counts=counts,
         image_set="cifar10",
     )
+
+
+#: Splits this loader provides (CIFAR-10H covers the CIFAR-10 test images only).
+load_cifar10h.splits = ("test",)  # type: ignore[attr-defined]
