@@ -12,6 +12,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 from PIL import Image
 
+from active_learning.encoders._base import ImageEncoder
+
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -144,3 +146,34 @@ def make_clothing1m(folder: Path, n_noisy: int = 12, n_clean_test: int = 3, seed
              "Suit", "Shawl", "Dress", "Vest", "Underwear"]
     (ann / "category_names_eng.txt").write_text("\n".join(names) + "\n")
     return {"noisy_keys": noisy_keys, "test_keys": test_keys, "noisy": noisy, "clean": clean, "names": names}
+
+
+class TinyEncoder(ImageEncoder):
+    """Deterministic 8-d encoder (a fixed random convolution + pooling) that counts its calls."""
+
+    name = "tiny"
+    self_supervised = True
+
+    def __init__(self, input_size=16, mean=(0.5, 0.5, 0.5), fail_after=None):
+        super().__init__(input_size, mean, (0.25, 0.25, 0.25), device="cpu")
+        self.calls = 0
+        self.fail_after = fail_after
+
+    def weights_info(self):
+        return {"weights": "tiny-seed0", "weights_md5": None}
+
+    def build_model(self):
+        import torch
+
+        gen = torch.Generator().manual_seed(0)
+        conv = torch.nn.Conv2d(3, 8, 3)
+        with torch.no_grad():
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
+            conv.bias.zero_()
+        return torch.nn.Sequential(conv, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+
+    def encode(self, batch):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls += 1
+        return super().encode(batch)

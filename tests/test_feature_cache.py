@@ -11,40 +11,13 @@ import torch
 
 from active_learning.datasets._images import ArrayImages, ImageDataset
 from active_learning.encoders import get_encoder
-from active_learning.encoders._base import ImageEncoder
 from active_learning.features import cache as C
 from active_learning.features import extract_features, read_sidecar
 
 import image_helpers as H
 
 
-class TinyEncoder(ImageEncoder):
-    """Deterministic 8-d encoder (a fixed random convolution + pooling) that counts its calls."""
-
-    name = "tiny"
-    self_supervised = True
-
-    def __init__(self, input_size=16, mean=(0.5, 0.5, 0.5), fail_after=None):
-        super().__init__(input_size, mean, (0.25, 0.25, 0.25), device="cpu")
-        self.calls = 0
-        self.fail_after = fail_after
-
-    def weights_info(self):
-        return {"weights": "tiny-seed0", "weights_md5": None}
-
-    def build_model(self):
-        gen = torch.Generator().manual_seed(0)
-        conv = torch.nn.Conv2d(3, 8, 3)
-        with torch.no_grad():
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
-            conv.bias.zero_()
-        return torch.nn.Sequential(conv, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
-
-    def encode(self, batch):
-        if self.fail_after is not None and self.calls >= self.fail_after:
-            raise KeyboardInterrupt("simulated kill")
-        self.calls += 1
-        return super().encode(batch)
+TinyEncoder = H.TinyEncoder
 
 
 def _dataset(n=20, name="toy"):
