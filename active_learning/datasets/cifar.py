@@ -244,13 +244,16 @@ def _load(flavour: _Flavour, root: Any, mirror: Any, download: bool, split: str,
         try:
             zip_path, labels_path = _jpeg_files(split, root_path, mirror)
         except DatasetFileNotFoundError as exc:
-            errors.append("JPEG mirror: " + str(exc))
+            errors.append("Optional lossy fallback, a JPEG mirror (never downloaded): " + str(exc))
         else:
             return read_jpeg_mirror(zip_path, labels_path, split)
     if folder is None and tarball is None and format != "jpeg":
         if not download:
             raise DatasetFileNotFoundError(" ".join(errors))
-        tarball = resolve_file(flavour.name, flavour.tarball, root=root_path, mirror=mirror, download=True)
+        try:
+            tarball = resolve_file(flavour.name, flavour.tarball, root=root_path, mirror=mirror, download=True)
+        except DatasetFileNotFoundError as exc:
+            raise DatasetFileNotFoundError(" ".join([str(exc)] + errors[1:])) from None
     if folder is None:
         if tarball is None:
             raise DatasetFileNotFoundError(" ".join(errors))
