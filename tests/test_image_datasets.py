@@ -295,3 +295,15 @@ def test_clothing1m_missing_images(tmp_path):
     shutil.rmtree(tmp_path / "clothing1m" / "images")
     with pytest.raises(DatasetFileNotFoundError, match="request access"):
         datasets.load("clothing1m", root=tmp_path, download=False, split="test")
+
+
+def test_cifar10_official_download_is_checked_and_extracted(tmp_path, monkeypatch):
+    """The download step, pointed at a local file:// URL standing in for the official server."""
+    path, arrays = H.make_cifar10_tarball(tmp_path / "server")
+    monkeypatch.setattr(cifar.CIFAR10, "tarball", dataclasses.replace(
+        cifar.CIFAR10.tarball, md5=md5_of_file(path), url=path.as_uri()))
+    ds = datasets.load("cifar10", root=tmp_path / "root", mirror=tmp_path / "none", download=True, split="test",
+                       format="python")
+    assert (tmp_path / "root" / "cifar10" / "cifar-10-python.tar.gz").is_file()
+    np.testing.assert_array_equal(ds.images.batch([0, 1, 2, 3]), arrays["test"][0])
+    assert ds.source["jpeg_compressed"] is False

@@ -107,7 +107,9 @@ class SimCLRAugment:
         n, device = x.shape[0], x.device
         b, c, s, hue = self.jitter
         apply = (torch.rand(n, generator=self.generator) < self.p_jitter).to(device).view(n, 1, 1, 1)
-        factor = lambda amount: self._uniform(n, max(0.0, 1 - amount), 1 + amount).to(device).view(n, 1, 1, 1)  # noqa: E731
+        def factor(amount: float) -> torch.Tensor:
+            return self._uniform(n, max(0.0, 1 - amount), 1 + amount).to(device).view(n, 1, 1, 1)
+
         y = (x * factor(b)).clamp(0, 1)
         mean = self._gray(y).mean(dim=(2, 3), keepdim=True)
         y = ((y - mean) * factor(c) + mean).clamp(0, 1)
@@ -208,7 +210,8 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
     if n < 2:
         raise ValueError("pretrain_simclr: need at least 2 images")
     if out_path is None:
-        out_path = (Path(root) if root is not None else default_root()) / "checkpoints" / f"simclr_{name}_seed{seed}.pth"
+        base = Path(root) if root is not None else default_root()
+        out_path = base / "checkpoints" / f"simclr_{name}_seed{seed}.pth"
     out_path = Path(out_path)
     device = device or default_device()
     mean, std = _normalization_for(name)
