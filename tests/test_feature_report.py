@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn.linear_model  # noqa: F401 - imported at collection so no single test pays for it
 
 from active_learning.encoders import ENCODERS
 from active_learning.features import feature_report, features_main
