@@ -10,7 +10,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
+.PHONY: install test test-all features simclr wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,15 @@ wall-robot-all: wall-robot wall-robot-complete wall-robot-extras
 figures: install  ## redraw every figure from results/ and execute the notebooks in place
 	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi --results-dir $(RESULTS_DIR)
 	AL_RESULTS_DIR=$(abspath $(RESULTS_DIR)) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb
+
+DATASET ?= cifar10
+ENCODER ?= efficientnet_lite0
+features: install  ## cached image features + k-NN / linear-probe report (DATASET=cifar10 ENCODER=efficientnet_lite0)
+	$(PYTHON) -m active_learning features --dataset $(DATASET) --encoder $(ENCODER) $(MIRROR_ARG)
+
+EPOCHS ?= 500
+simclr: install  ## SimCLR pretraining of a CIFAR ResNet-18 (DATASET=cifar10 EPOCHS=500; meant for a GPU)
+	$(PYTHON) -m active_learning simclr --dataset $(DATASET) --epochs $(EPOCHS) $(MIRROR_ARG)
 
 bench-wall-robot: install  ## wall time of the Wall Robot grid with --n-jobs 1 and 2 (BENCH_ARGS to restrict it)
 	$(PYTHON) benchmarks/wall_robot/bench_walltime.py $(MIRROR_ARG) $(BENCH_ARGS)

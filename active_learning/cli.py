@@ -123,6 +123,43 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    from .features import features_main
+
+    features_main(
+        args.dataset,
+        args.encoder,
+        root=args.data_root,
+        mirror=_data_access(args).mirror,
+        download=not args.no_download,
+        batch_size=args.batch_size,
+        device=args.device,
+        encoder_params=parse_overrides(args.encoder_param or []),
+        linear_probe=not args.no_linear_probe,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def _cmd_simclr(args: argparse.Namespace) -> int:
+    from .features.simclr import pretrain_simclr
+
+    path = pretrain_simclr(
+        args.dataset,
+        root=args.data_root,
+        mirror=_data_access(args).mirror,
+        download=not args.no_download,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        out_path=args.out,
+        seed=args.seed,
+        device=args.device,
+        max_images=args.max_images,
+    )
+    print(f"checkpoint: {path} (use it with --encoder simclr_resnet18 --encoder-param checkpoint={path})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m active_learning", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +195,28 @@ def build_parser() -> argparse.ArgumentParser:
     lister = sub.add_parser("list", help="list registered benchmarks, methods, models, datasets, ...")
     lister.add_argument("family", nargs="?", default=None)
     lister.set_defaults(func=_cmd_list)
+
+    features = sub.add_parser("features", help="extract (cached) image features and print their quality report")
+    features.add_argument("--dataset", required=True, help="e.g. cifar10, cifar100, cifar10h, clothing1m")
+    features.add_argument("--encoder", default="efficientnet_lite0", help="see `list encoders`")
+    features.add_argument("--encoder-param", nargs="+", metavar="KEY=VALUE", help="e.g. input_size=224 checkpoint=PATH")
+    features.add_argument("--batch-size", type=int, default=128)
+    features.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    features.add_argument("--no-linear-probe", action="store_true", help="report k-NN accuracy only")
+    features.add_argument("--no-progress", action="store_true")
+    _add_data_args(features)
+    features.set_defaults(func=_cmd_features)
+
+    simclr = sub.add_parser("simclr", help="SimCLR pretraining of a CIFAR ResNet-18 (meant for a GPU)")
+    simclr.add_argument("--dataset", default="cifar10")
+    simclr.add_argument("--epochs", type=int, default=500)
+    simclr.add_argument("--batch-size", type=int, default=512)
+    simclr.add_argument("--out", default=None, help="checkpoint path (default: <data root>/checkpoints/...)")
+    simclr.add_argument("--seed", type=int, default=0)
+    simclr.add_argument("--device", default=None)
+    simclr.add_argument("--max-images", type=int, default=None, help="train on the first N images (smoke test)")
+    _add_data_args(simclr)
+    simclr.set_defaults(func=_cmd_simclr)
 
     data = sub.add_parser("data", help="locate (or download) and check a dataset's raw files")
     data.add_argument("dataset")

@@ -51,3 +51,22 @@ def test_missing_wall_robot_file_message(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "sensor_readings_4.data" in err and "archive.ics.uci.edu" in err and "--data-mirror" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_features_command_extracts_and_reports(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    import image_helpers as H
+
+    from active_learning.encoders import ENCODERS
+
+    monkeypatch.setitem(ENCODERS._entries, "tiny", H.TinyEncoder)
+    for split, n in (("train", 10), ("test", 6)):
+        H.make_jpeg_mirror(tmp_path / "mirror" / "cifar10", split, H.random_images(n, seed=n), np.arange(n) % 3)
+    argv = ["features", "--dataset", "cifar10", "--encoder", "tiny", "--data-root", str(tmp_path / "root"),
+            "--data-mirror", str(tmp_path / "mirror"), "--no-download", "--batch-size", "4", "--no-progress"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0
+    assert "k-NN" in capsys.readouterr().out
+    assert list((tmp_path / "root" / "features" / "cifar10" / "train" / "tiny").glob("*.report.json"))

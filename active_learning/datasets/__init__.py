@@ -48,7 +48,7 @@ def list_datasets() -> List[str]:
 
 
 # Loaders register themselves on import.
-from . import synthetic, wall_robot  # noqa: E402,F401
+from . import cifar, cifar10h, cifar_n, clothing1m, synthetic, wall_robot  # noqa: E402,F401
 
 __all__ = [
     "DATASETS",
