@@ -43,7 +43,7 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
     rows: List[pd.DataFrame] = []
     for sidecar in sorted(root.rglob("run_seed*.json")):
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        for metric in meta["metrics"]:
+        for metric in meta.get("per_round_metrics", meta["metrics"]):
             path = sidecar.parent / f"{metric}_seed{meta['seed']}.npy"
             if not path.is_file():
                 continue

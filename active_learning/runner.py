@@ -62,10 +62,21 @@ def run_job(resolved: Mapping[str, Any], data: DataAccess) -> Dict[str, Any]:
     return {"metrics": metrics, "wall_time_s": time.perf_counter() - start}
 
 
-def write_job_results(job: Job, results_dir: "str | Path", outcome: Mapping[str, Any], provenance: Mapping[str, Any]) -> Path:
-    """Write a finished job's metric arrays, then its JSON sidecar (atomically, in that order)."""
+def write_job_results(
+    job: Job,
+    results_dir: "str | Path",
+    outcome: Mapping[str, Any],
+    provenance: Mapping[str, Any],
+    per_round: Optional[Sequence[str]] = None,
+) -> Path:
+    """Write a finished job's metric arrays, then its JSON sidecar (atomically, in that order).
+
+    ``per_round`` names the arrays that hold one value per round (default: all); other arrays (e.g. the
+    selected indices of a run) are saved the same way but not plotted as curves.
+    """
     out_dir = job.result_dir(results_dir)
     metrics: Mapping[str, np.ndarray] = outcome["metrics"]
+    per_round_names = [name for name in (per_round if per_round is not None else sorted(metrics)) if name in metrics]
     for name, values in metrics.items():
         values = np.asarray(values)
         if values.ndim != 1:
@@ -81,7 +92,8 @@ def write_job_results(job: Job, results_dir: "str | Path", outcome: Mapping[str,
         "config_hash": job.config_hash,
         "config": job.resolved,
         "metrics": sorted(metrics),
-        "rounds": int(len(next(iter(metrics.values())))) if metrics else 0,
+        "per_round_metrics": per_round_names,
+        "rounds": int(len(metrics[per_round_names[0]])) if per_round_names else 0,
         "wall_time_s": round(float(outcome["wall_time_s"]), 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **provenance,
@@ -194,7 +206,7 @@ def run_grid(
                 outcomes = parallel(joblib.delayed(_run_indexed)(index, job.resolved, data) for index, job in enumerate(todo))
                 for index, outcome in outcomes:
                     job = todo[index]
-                    write_job_results(job, results_dir, outcome, provenance)
+                    write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics)
                     report.ran.append(job.key)
                     bar.set_postfix_str(f"{job.model}/{job.method} seed {job.seed}: {outcome['wall_time_s']:.0f}s")
                     bar.update(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
 import numpy as np
@@ -140,3 +141,172 @@ class MultiAnnotatorTask(Task):
             model_params=self._model_params(resolved),
             on_round=on_round,
         )
+
+
+@TASKS.register("noisy_single_annotator")
+class NoisySingleAnnotatorTask(Task):
+    """NAS-style active learning with one noisy annotator on a feature matrix (Shafir, Hacohen, Weinshall 2025).
+
+    Config keys::
+
+        dataset: {name: blobs_sphere, ...}                 # a tabular/feature dataset, split by data.test_fraction
+        dataset: {name: cifar10, encoder: efficientnet_lite0, encoder_params: {...}}   # cached image features
+        data:
+          test_fraction: 0.2            # tabular datasets only
+          seed: 0                       # data seed (split)
+          noise: {type: symmetric, rate: 0.5, seed: null}   # symmetric | asymmetric_cifar10 | real | none;
+                                                            # seed null = the run seed (as the paper)
+          budget: {samples_per_class: [1, 2, 3], initial_size: 0}   # or {per_round: 100, rounds: 5}
+        loop: {filter: cross_validation, filter_params: {}, train_on_all: false}
+        models: {linear_probe: {params: {...}, methods: [random, {name: npc, method: npc, params: {delta: 0.6}}]}}
+
+    Models are learners (``active_learning.learners``), methods are query strategies (``active_learning.strategies``).
+    """
+
+    @property
+    def metrics(self) -> tuple:  # type: ignore[override]
+        from .loops.noisy_single_annotator import METRICS
+
+        return METRICS
+
+    @staticmethod
+    def _features(resolved: Mapping[str, Any], data: DataAccess) -> Dict[str, Any]:
+        from .datasets import load
+
+        options = dict(resolved["dataset"])
+        name = options.pop("name", None)
+        if name is None:
+            raise ConfigError(f"{resolved['benchmark']}: dataset.name is required")
+        encoder_name = options.pop("encoder", None)
+        encoder_params = options.pop("encoder_params", {}) or {}
+        settings = resolved["data"]
+        if encoder_name is not None:
+            from .encoders import get_encoder
+            from .features import extract_features
+
+            encoder = get_encoder(encoder_name, **encoder_params)
+            feature_root = None if data.root is None else Path(data.root) / "features"
+            splits = {}
+            for split in ("train", "test"):
+                dataset = load(name, root=data.root, mirror=data.mirror, download=data.download, split=split, **options)
+                features = extract_features(dataset, encoder, root=feature_root, progress=False)
+                splits[split] = (np.asarray(features, dtype=np.float32), np.asarray(dataset.labels, dtype=np.int64), dataset)
+            train_dataset = splits["train"][2]
+            return {
+                "X": splits["train"][0],
+                "y": splits["train"][1],
+                "X_test": splits["test"][0],
+                "y_test": splits["test"][1],
+                "n_classes": len(train_dataset.class_names),
+                "noisy_labels": getattr(train_dataset, "noisy_labels", None),
+            }
+        from sklearn.model_selection import train_test_split
+
+        dataset = load(name, root=data.root, mirror=data.mirror, download=data.download, **options)
+        rows = np.arange(len(dataset))
+        train_rows, test_rows = train_test_split(
+            rows,
+            test_size=settings.get("test_fraction", 0.2),
+            random_state=int(settings.get("seed", 0)),
+            stratify=dataset.labels,
+        )
+        return {
+            "X": dataset.features[train_rows],
+            "y": dataset.labels[train_rows],
+            "X_test": dataset.features[test_rows],
+            "y_test": dataset.labels[test_rows],
+            "n_classes": dataset.n_classes,
+            "noisy_labels": None,
+        }
+
+    @staticmethod
+    def _oracle(resolved: Mapping[str, Any], arrays: Mapping[str, Any]) -> Any:
+        from .oracle import NoisyOracle
+
+        noise = dict(resolved["data"].get("noise") or {"type": "none"})
+        kind = noise.pop("type", "none")
+        rate = float(noise.pop("rate", 0.0))
+        seed = noise.pop("seed", None)
+        if noise:
+            raise ConfigError(f"{resolved['benchmark']}: unknown data.noise key(s) {sorted(noise)}")
+        rng = np.random.default_rng(resolved["seed"] if seed is None else seed)
+        y, n_classes = arrays["y"], arrays["n_classes"]
+        if kind == "symmetric":
+            return NoisyOracle.symmetric(y, rate, rng, n_classes=n_classes)
+        if kind == "asymmetric_cifar10":
+            return NoisyOracle.asymmetric_cifar10(y, rate, rng)
+        if kind == "real":
+            if arrays["noisy_labels"] is None:
+                raise ConfigError(f"{resolved['benchmark']}: data.noise.type=real needs a dataset with noisy labels")
+            return NoisyOracle.from_noisy_labels(y, arrays["noisy_labels"], n_classes=n_classes)
+        if kind == "none":
+            return NoisyOracle.from_noisy_labels(y, y, n_classes=n_classes)
+        raise ConfigError(
+            f"{resolved['benchmark']}: unknown data.noise.type {kind!r}; use symmetric, asymmetric_cifar10, real or none"
+        )
+
+    @staticmethod
+    def _budgets(resolved: Mapping[str, Any], oracle: Any, n_classes: int) -> Any:
+        from .budgets import constant_budgets, samples_per_class_budgets
+
+        budget = dict(resolved["data"].get("budget") or {})
+        initial = int(budget.pop("initial_size", 0))
+        if "samples_per_class" in budget:
+            rate = float(budget.pop("noise_rate", (resolved["data"].get("noise") or {}).get("rate", oracle.noise_rate)))
+            schedule = samples_per_class_budgets(budget.pop("samples_per_class"), n_classes, rate, initial_size=initial)
+        elif "per_round" in budget:
+            schedule = constant_budgets(budget.pop("per_round"), budget.pop("rounds", 1), initial_size=initial)
+        else:
+            raise ConfigError(f"{resolved['benchmark']}: data.budget needs samples_per_class or per_round")
+        if budget:
+            raise ConfigError(f"{resolved['benchmark']}: unknown data.budget key(s) {sorted(budget)}")
+        return schedule
+
+    def _components(self, resolved: Mapping[str, Any]) -> Dict[str, Any]:
+        from .learners import get_learner
+        from .noise_filters import get_filter
+        from .strategies import get_strategy
+
+        loop = dict(resolved["loop"])
+        unknown = sorted(set(loop) - {"filter", "filter_params", "train_on_all"})
+        if unknown:
+            raise ConfigError(f"{resolved['benchmark']}: unknown loop key(s) {unknown}; use filter, filter_params, train_on_all")
+        return {
+            "strategy": get_strategy(resolved["method"], **resolved["method_params"]),
+            "noise_filter": get_filter(loop.get("filter", "none"), **(loop.get("filter_params") or {})),
+            "learner": get_learner(resolved["model"], **resolved["model_params"]),
+            "train_on_all": bool(loop.get("train_on_all", False)),
+        }
+
+    def validate(self, jobs: List[Job], data: DataAccess) -> None:
+        cache: Dict[str, Any] = {}
+        for job in jobs:
+            resolved = job.resolved
+            self._components(resolved)
+            key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
+            if key not in cache:
+                cache[key] = self._features(resolved, data)
+            arrays = cache[key]
+            oracle = self._oracle(resolved, arrays)
+            self._budgets(resolved, oracle, arrays["n_classes"]).check_pool(arrays["X"].shape[0])
+
+    def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
+        from .loops.noisy_single_annotator import run_noisy_loop
+
+        arrays = self._features(resolved, data)
+        oracle = self._oracle(resolved, arrays)
+        parts = self._components(resolved)
+        out = run_noisy_loop(
+            arrays["X"],
+            arrays["X_test"],
+            arrays["y_test"],
+            oracle,
+            parts["strategy"],
+            parts["noise_filter"],
+            parts["learner"],
+            self._budgets(resolved, oracle, arrays["n_classes"]),
+            resolved["seed"],
+            train_on_all=parts["train_on_all"],
+            n_classes=arrays["n_classes"],
+        )
+        return {name: np.asarray(values) for name, values in out.items()}
