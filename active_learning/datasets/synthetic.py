@@ -41,3 +41,43 @@ def load_blobs(
     labels = np.concatenate([np.full(n, k, dtype=np.int64) for k, n in enumerate(n_per_class)])
     source = {"synthetic": True, "seed": seed, "n_per_class": list(n_per_class), "spread": spread}
     return TabularDataset("blobs", features, labels, [f"class{k}" for k in range(len(n_per_class))], source)
+
+
+@register_dataset("sphere_clusters")
+def load_sphere_clusters(
+    root: Any = None,
+    mirror: Any = None,
+    download: bool = True,
+    n_classes: int = 20,
+    clusters_per_class: int = 1,
+    n_per_cluster: int = 100,
+    n_features: int = 32,
+    spread: float = 0.08,
+    seed: int = 0,
+) -> TabularDataset:
+    """Well-separated clusters projected to the unit sphere: the geometry coverage strategies (ProbCover,
+    MaxHerding) assume of self-supervised features, at a size that runs in seconds.
+
+    Parameters
+    ----------
+    root, mirror, download
+        Ignored (nothing to read).
+    n_classes : int, default=20
+    clusters_per_class : int, default=1
+    n_per_cluster : int, default=100
+    n_features : int, default=32
+    spread : float, default=0.08
+        Standard deviation around each (unit-norm) cluster centre before the projection.
+    seed : int, default=0
+    """
+    if n_classes < 2 or clusters_per_class < 1 or n_per_cluster < 1:
+        raise ValueError("sphere_clusters needs n_classes >= 2, clusters_per_class >= 1 and n_per_cluster >= 1")
+    rng = np.random.default_rng(seed)
+    n_clusters = n_classes * clusters_per_class
+    centers = rng.normal(size=(n_clusters, n_features))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    points = centers.repeat(n_per_cluster, axis=0) + spread * rng.normal(size=(n_clusters * n_per_cluster, n_features))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels = (np.arange(n_clusters) % n_classes).repeat(n_per_cluster).astype(np.int64)
+    source = {"synthetic": True, "seed": seed, "n_clusters": n_clusters, "spread": spread}
+    return TabularDataset("sphere_clusters", points, labels, [f"class{k}" for k in range(n_classes)], source)
