@@ -1,0 +1,18 @@
+"""Noise filters for labels from a single noisy annotator (a registry; one module per filter).
+
+``get_filter(name, **params)`` builds one; ``list_filters()`` lists the names. Every filter offers
+``clean_mask(features, labeled_idx, labels, rng, **context) -> bool mask over labeled_idx``.
+"""
+
+from ._base import FILTERS, IdealFilter, MomentumFilter, NoFilter, NoiseFilter, get_filter, list_filters, register_filter
+
+__all__ = [
+    "FILTERS",
+    "IdealFilter",
+    "MomentumFilter",
+    "NoFilter",
+    "NoiseFilter",
+    "get_filter",
+    "list_filters",
+    "register_filter",
+]
