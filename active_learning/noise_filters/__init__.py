@@ -6,9 +6,15 @@
 
 from ._base import FILTERS, IdealFilter, MomentumFilter, NoFilter, NoiseFilter, get_filter, list_filters, register_filter
 
+from . import aum, centroids, confident_learning, cross_validation, fine, knn  # noqa: E402,F401
+from .aum import LowBudgetAUM  # noqa: E402
+from .cross_validation import CrossValidationFilter  # noqa: E402
+
 __all__ = [
     "FILTERS",
+    "CrossValidationFilter",
     "IdealFilter",
+    "LowBudgetAUM",
     "MomentumFilter",
     "NoFilter",
     "NoiseFilter",

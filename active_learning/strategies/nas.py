@@ -26,11 +26,10 @@ References
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 import numpy as np
 
-from ..noise_filters._base import MomentumFilter, NoiseFilter, get_filter
 from ._base import (
     STRATEGIES,
     GreedyCoverageStrategy,
@@ -43,6 +42,16 @@ from ._base import (
 from .coreset import Coreset
 from .maxherding import MaxHerding
 from .probcover import ProbCover, WeightedProbCover
+
+if TYPE_CHECKING:  # imported lazily at run time (noise_filters imports the strategies' validators)
+    from ..noise_filters._base import MomentumFilter, NoiseFilter
+
+
+def _get_filter(name: str) -> "NoiseFilter":
+    from ..noise_filters import get_filter
+
+    return get_filter(name)
+
 
 FILTER_CONTEXT_KEYS = ("n_classes", "true_labels")
 
@@ -121,7 +130,7 @@ class NAS(QueryStrategy):
         base: Union[GreedyCoverageStrategy, str],
         *,
         base_params: Optional[Dict[str, Any]] = None,
-        noise_filter: Union[NoiseFilter, str, None] = None,
+        noise_filter: Union["NoiseFilter", str, None] = None,
         n_classes: Optional[int] = None,
         share_size: Optional[int] = None,
         noise_dropout: bool = False,
@@ -135,7 +144,7 @@ class NAS(QueryStrategy):
                 f"got {type(base).__name__}"
             )
         self.base = base
-        self.noise_filter = get_filter(noise_filter) if isinstance(noise_filter, str) else noise_filter
+        self.noise_filter = _get_filter(noise_filter) if isinstance(noise_filter, str) else noise_filter
         if n_classes is not None and int(n_classes) < 1:
             raise ValueError(f"n_classes must be a positive integer, got {n_classes}")
         self.n_classes = n_classes
@@ -146,14 +155,14 @@ class NAS(QueryStrategy):
         if not 0.0 <= float(noise_momentum) < 1.0:
             raise ValueError(f"noise_momentum must lie in [0, 1), got {noise_momentum}")
         self.noise_momentum = float(noise_momentum)
-        self._momentum_wrappers: Dict[int, MomentumFilter] = {}
+        self._momentum_wrappers: Dict[int, "MomentumFilter"] = {}
         self.last_clean_mask_: Optional[np.ndarray] = None
 
     def reset(self) -> None:
         """Forget the noise-momentum scores (call at the start of each AL run)."""
         self._momentum_wrappers = {}
 
-    def _resolve_filter(self, context: Dict[str, Any]) -> NoiseFilter:
+    def _resolve_filter(self, context: Dict[str, Any]) -> "NoiseFilter":
         filt = self.noise_filter if self.noise_filter is not None else context.get("noise_filter")
         if filt is None:
             raise ValueError(
@@ -161,8 +170,10 @@ class NAS(QueryStrategy):
                 "noise_filter=... in the select() context"
             )
         if isinstance(filt, str):
-            filt = get_filter(filt)
+            filt = _get_filter(filt)
         if self.noise_momentum > 0:
+            from ..noise_filters import MomentumFilter
+
             key = id(filt)
             if key not in self._momentum_wrappers:
                 self._momentum_wrappers[key] = MomentumFilter(filt, self.noise_momentum)
