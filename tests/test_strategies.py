@@ -238,3 +238,25 @@ def test_coreset_first_pick_random_when_no_centers():
     a = Coreset().select(X, [], 3, np.random.default_rng(0))
     b = Coreset().select(X, [], 3, np.random.default_rng(1))
     assert a.size == 3 and not np.array_equal(a, b)
+
+
+def test_typiclust_spreads_over_clusters_and_picks_typical_points():
+    X, ids = clustered(5, 30, dim=6, spread=0.05, seed=6)
+    out = get_strategy("typiclust").select(X, [], 5, np.random.default_rng(0))
+    assert np.unique(ids[out]).size == 5
+
+
+def test_dcom_uses_revealed_labels_and_sets_radii():
+    X, ids = clustered(6, 20, dim=6, spread=0.05, seed=7)
+    labeled = np.arange(6)
+    probs = np.eye(6)[ids] * 0.9 + 0.1 / 6
+    s = get_strategy("dcom", initial_delta=0.3)
+    out = s.select(X, labeled, 6, np.random.default_rng(0), labels=ids[labeled], pred_probs=probs)
+    assert out.size == 6 and not np.isin(out, labeled).any()
+    assert set(s._deltas) == set(labeled.tolist())
+    # a wrong revealed label gives an impure ball, hence the smallest radius
+    s2 = get_strategy("dcom", initial_delta=0.3)
+    s2.select(X, labeled, 1, np.random.default_rng(0), labels=(ids[labeled] + 1) % 6, pred_probs=probs)
+    assert all(d <= 0.02 + 1e-9 for d in s2._deltas.values())
+    with pytest.raises(ValueError, match="initial_delta"):
+        get_strategy("dcom", initial_delta=None)
