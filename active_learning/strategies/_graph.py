@@ -14,7 +14,7 @@ graph). For pools too large for an exact pass there is an approximate inverted-f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -133,6 +133,7 @@ def build_delta_graph(
     block_size: Optional[int] = None,
     device: Optional[str] = "auto",
     return_values: bool = False,
+    block_callback: Optional[Callable[[int, int, torch.Tensor], None]] = None,
 ) -> SparseGraph:
     """Exact δ-ball graph ``x -> y iff ||x - y|| < delta`` (self-loops included), built blockwise.
 
@@ -151,6 +152,9 @@ def build_delta_graph(
         Torch device; ``"auto"`` uses CUDA when available.
     return_values : bool, default=False
         Also store the squared distance of each edge (for truncated kernels).
+    block_callback : callable, optional
+        Called as ``block_callback(r0, r1, S)`` with each upper band ``S = X[r0:r1] @ X[r0:].T`` (so that other
+        statistics, e.g. kernel row sums, share the single pass).
 
     Returns
     -------
@@ -172,6 +176,8 @@ def build_delta_graph(
         for r0 in range(0, n, bs):
             r1 = min(n, r0 + bs)
             S = Xt[r0:r1] @ Xt[r0:].T  # (rows, n - r0): the upper-triangular band of this row block
+            if block_callback is not None:
+                block_callback(r0, r1, S)
             if unit:
                 mask = S > thr
             else:
