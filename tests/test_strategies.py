@@ -187,6 +187,7 @@ def test_ivf_graph_is_subset_with_high_recall():
         MaxHerding(0.3, kernel="student_t", kernel_backend="sparse"),
         MaxHerding(0.5, kernel="tophat"),
         MaxHerding(0.3, kernel="cauchy", kernel_backend="sparse", truncation_tol=1e-2),
+        MaxHerding(1.5, max_near_degree=10),  # wide kernel: near radius capped, still exact
         Coreset(),
     ],
 )
