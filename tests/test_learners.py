@@ -65,7 +65,7 @@ def _loop(strategy, filt, train_on_all=False, seed=0, budgets=None):
     Xt, yt = _blobs(100, seed=2)
     oracle = NoisyOracle.symmetric(y, 0.3, np.random.default_rng(0), n_classes=C)
     return run_noisy_loop(
-        X, Xt, yt, oracle, strategy, filt, get_learner("linear_probe", epochs=20),
+        X, Xt, yt, oracle, strategy, filt, get_learner("linear_probe", epochs=5),
         budgets or constant_budgets(12, 3), seed, train_on_all=train_on_all,
     ), oracle
 

@@ -109,7 +109,7 @@ def _clusters_with_clean_label(picks, ids, noisy_labels, true_labels):
     "plain, nas",
     [
         (("probcover", {"delta": 0.3}), ("npc", {"delta": 0.3})),
-        (("maxherding", {"sigma": 0.2}), ("maxherding_nas", {"sigma": 0.2})),
+        (("maxherding", {"sigma": 0.2, "kernel_backend": "sparse"}), ("maxherding_nas", {"sigma": 0.2, "kernel_backend": "sparse"})),
     ],
 )
 def test_nas_covers_more_clusters_with_correct_labels(plain, nas):

@@ -25,7 +25,7 @@ def _data(n=400, n_lab=80, rate=0.3, seed=0):
     return X, y, L, labels, flip
 
 
-FAST = {"aum": {"epochs": 10}}
+FAST = {"aum": {"epochs": 5}, "cross_validation": {"max_iter": 30}, "confident_learning": {"max_iter": 30}}
 
 
 @pytest.mark.parametrize("name", list_filters())
@@ -61,8 +61,8 @@ def test_aum_threshold_set_size_and_source():
 
 def test_cross_validation_variants_and_vote():
     X, y, L, labels, flip = _data(rate=0.3)
-    paper = get_filter("cross_validation").clean_mask(X, L, labels, np.random.default_rng(0))
-    orig = get_filter("cross_validation", train_on_one_fold=True).clean_mask(X, L, labels, np.random.default_rng(0))
+    paper = get_filter("cross_validation", max_iter=30).clean_mask(X, L, labels, np.random.default_rng(0))
+    orig = get_filter("cross_validation", train_on_one_fold=True, max_iter=30).clean_mask(X, L, labels, np.random.default_rng(0))
     assert paper.shape == orig.shape == (L.size,)
     # trained on one fold, each model cannot memorise two thirds of the points: it flags more noise
     assert (~orig).sum() >= (~paper).sum()

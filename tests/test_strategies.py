@@ -192,7 +192,7 @@ def test_ivf_graph_is_subset_with_high_recall():
     ],
 )
 def test_lazy_greedy_equals_naive_greedy(strategy):
-    X, _ = clustered(8, 25, dim=6, spread=0.2, seed=1)
+    X, _ = clustered(8, 15, dim=6, spread=0.2, seed=1)
     labeled = np.array([0, 5, 9])
     noisy = np.array([11, 12])
     picks = []
@@ -201,9 +201,9 @@ def test_lazy_greedy_equals_naive_greedy(strategy):
         state = model.init_state(labeled, noisy)
         sel = unlabeled_mask(len(X), np.concatenate([labeled, noisy]))
         if runner == "lazy":
-            picks.append(greedy_picks(state, sel, 25))
+            picks.append(greedy_picks(state, sel, 15))
         else:
-            picks.append(naive_greedy(state, sel, 25, model.priority))
+            picks.append(naive_greedy(state, sel, 15, model.priority))
     np.testing.assert_array_equal(*picks)
 
 
