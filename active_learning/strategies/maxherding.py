@@ -108,7 +108,7 @@ class KernelCoverModel(CoverageModel):
         self.device = resolve_device(device)
         self.block_size = int(block_size) if block_size else default_block_size(n)
         self.eval_batch = int(eval_batch)
-        self.max_eval_batch = max(self.eval_batch, 512)
+        self.max_eval_batch = max(self.eval_batch, 1024)
         self.exact = exact
         self._bound_cache: Optional[np.ndarray] = None
         self._bound_reps: Optional[np.ndarray] = None
@@ -207,6 +207,7 @@ class KernelCoverState(CoverageState):
         self.model = model
         self.m = m
         self._m_np: Optional[np.ndarray] = None
+        self._pending: list = []
         self.m_near = m_near
         self.g_near = g_near
         self.best_known = best_known  # last exact gain (an upper bound of the current one), inf if never
@@ -240,13 +241,32 @@ class KernelCoverState(CoverageState):
         if not mod.exact:
             return mod.near_gains(idx, self.m_near)
         with torch.no_grad():
-            K = mod.kernel_rows(idx)
+            K = self._flush(idx)
             exact = (K - self.m[None, :]).clamp_(min=0.0).sum(1, dtype=torch.float64).cpu().numpy()
         near_true = mod.near_gains(idx, self._m_host())
         self.far_ub[idx] = np.maximum(exact - near_true, 0.0)
         return exact
 
+    def _flush(self, idx: Optional[np.ndarray] = None) -> Optional[torch.Tensor]:
+        """Apply pending commits to ``m``; return the kernel rows of ``idx`` computed in the same product.
+
+        Committed rows are computed lazily, fused with the next batch of evaluations, so that each pick streams
+        the features once instead of twice.
+        """
+        pend = self._pending
+        extra = np.zeros(0, np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
+        if not pend and extra.size == 0:
+            return None
+        with torch.no_grad():
+            K = self.model.kernel_rows(np.concatenate([np.asarray(pend, dtype=np.int64), extra]))
+            if pend:
+                self.m = torch.maximum(self.m, K[: len(pend)].max(0).values)
+                self._pending = []
+                self._m_np = None
+            return K[len(pend) :]
+
     def _m_host(self) -> np.ndarray:
+        self._flush()
         if self._m_np is None:
             self._m_np = self.m.cpu().numpy()
         return self._m_np
@@ -303,9 +323,7 @@ class KernelCoverState(CoverageState):
             self.g_near -= np.bincount(ys, weights=delta, minlength=mod.n_samples)
             self.m_near[Z] = vals[inc]
         if mod.exact:
-            with torch.no_grad():
-                self.m = torch.maximum(self.m, mod.kernel_rows(np.array([idx]))[0])
-            self._m_np = None
+            self._pending.append(int(idx))  # applied to m with the next kernel product (see _flush)
         self.rep_mask[idx] = True
         self.version += 1
 
@@ -373,7 +391,7 @@ class MaxHerding(GreedyCoverageStrategy):
     pool_subsample : int, optional
         Restrict candidates and the coverage estimate to the labeled points plus this many random unlabeled
         points (drawn from ``rng``; the original used 35,000). ``None`` uses the whole pool.
-    eval_batch : int, default=4
+    eval_batch : int, default=64
         Stale candidates re-evaluated together in the lazy greedy.
     device : str, default="auto"
     block_size : int, optional
@@ -398,7 +416,7 @@ class MaxHerding(GreedyCoverageStrategy):
         n_probe: int = 8,
         pool_subsample: Optional[int] = None,
         max_near_degree: int = 2000,
-        eval_batch: int = 4,
+        eval_batch: int = 64,
         device: Optional[str] = "auto",
         block_size: Optional[int] = None,
     ) -> None:

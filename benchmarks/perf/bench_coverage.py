@@ -76,13 +76,17 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--clusters", type=int, default=100)
     ap.add_argument("--spread", type=float, default=0.03, help="per-dimension std of the cluster noise")
-    ap.add_argument("--neighbors", type=int, default=500)
+    ap.add_argument("--neighbors", type=int, default=450)
     ap.add_argument("--delta", type=float, default=None)
     ap.add_argument("--sigma", type=float, default=None, help="MaxHerding RBF bandwidth (default: delta / 2)")
     ap.add_argument("--picks", type=int, default=1000)
     ap.add_argument("--n-classes", type=int, default=100, help="NAS share size b")
     ap.add_argument("--large-n", type=int, default=0, help="also run the approximate path at this N (e.g. 200000)")
+    ap.add_argument("--large-clusters", type=int, default=None,
+                    help="clusters at --large-n (default: scaled to keep the points per cluster of --n)")
     ap.add_argument("--skip-maxherding-dense", action="store_true")
+    ap.add_argument("--only-maxherding-dense", action="store_true",
+                    help="measure only the floor and the exact MaxHerding (plus --large-n if given)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -105,6 +109,8 @@ def main() -> None:
     def ratio(t: float) -> str:
         return f"{t:.2f} s = {t / t_floor:.2f}x floor"
 
+    if args.only_maxherding_dense:
+        return maxherding_dense(args, X, sigma, t_floor, base_mb)
     g, t_graph = timed(lambda: build_delta_graph(X, delta, block_size=block))
     assert g.n_edges == edges_floor, (g.n_edges, edges_floor)
     print(f"[graph] exact symmetric CSR: {ratio(t_graph)}; {g.n_edges} edges, {g.nbytes() / 2**20:.0f} MB, "
@@ -145,23 +151,15 @@ def main() -> None:
           f"peak +{peak_mb() - base_mb:.0f} MB")
     del mh_sparse
     if not args.skip_maxherding_dense:
-        mh = MaxHerding(sigma, kernel_backend="dense")
-        model, t_prep = timed(lambda: mh.prepare(X, np.random.default_rng(4)))
-        state = model.init_state(np.zeros(0, np.int64))
-        picks, t_mh = timed(lambda: greedy_picks(state, unlabeled_mask(args.n, np.zeros(0, np.int64)), args.picks))
-        print(f"[maxherding dense exact, lazy greedy] bounds pass {t_prep:.2f} s + {args.picks} picks {t_mh:.2f} s "
-              f"= {ratio(t_prep + t_mh)}; {state.n_evaluations} gain evaluations "
-              f"({state.n_evaluations / args.picks:.0f}/pick vs {args.n} for naive greedy); "
-              f"peak +{peak_mb() - base_mb:.0f} MB")
-        del mh, model, state
-
+        maxherding_dense(args, X, sigma, t_floor, base_mb)
     if args.large_n:
         n2 = args.large_n
         del g
-        X2, ids2 = make_data(n2, args.dim, args.clusters, args.spread, args.seed + 1)
+        k2 = args.large_clusters or int(round(args.clusters * n2 / args.n))
+        X2, ids2 = make_data(n2, args.dim, k2, args.spread, args.seed + 1)
         base2 = peak_mb()
         floor_est = t_floor * (n2 / args.n) ** 2
-        print(f"\nN={n2}: dense fp32 NxN would be {4 * n2**2 / 1e9:.0f} GB; floor extrapolated "
+        print(f"\nN={n2}, {k2} clusters: dense fp32 NxN would be {4 * n2**2 / 1e9:.0f} GB; floor extrapolated "
               f"{floor_est:.0f} s (x{(n2 / args.n) ** 2:.0f} of the measured floor)")
         g2, t_g2 = timed(lambda: build_ivf_graph(X2, delta, np.random.default_rng(5), n_probe=8))
         # recall of the approximate graph on 300 random rows
@@ -179,19 +177,33 @@ def main() -> None:
             return greedy_picks(st, unlabeled_mask(n2, np.zeros(0, np.int64)), args.picks)
 
         _, t_pc2 = timed(pc2)
-        print(f"[probcover ivf] {args.picks} picks {t_pc2:.2f} s; graph + picks {t_g2 + t_pc2:.2f} s")
+        print(f"[probcover ivf] {args.picks} picks {t_pc2:.2f} s; graph + picks {t_g2 + t_pc2:.2f} s = "
+              f"{(t_g2 + t_pc2) / floor_est:.3f}x extrapolated floor; peak +{peak_mb() - base2:.0f} MB")
+        del g2
         y2 = ids2 % args.n_classes
         oracle2 = NoisyOracle.symmetric(y2, 0.5, np.random.default_rng(2), n_classes=args.n_classes)
         base = ProbCover(delta, graph="ivf")
-        base._cache.put(None, None)
         _, t_bg = timed(lambda: base.build_graph(X2, np.random.default_rng(5)))
         npc2 = NAS(base, noise_filter=get_filter("knn"), n_classes=args.n_classes)
         _, t_npc2 = timed(lambda: npc2.select(X2, [], args.picks, np.random.default_rng(3), oracle=oracle2))
-        print(f"[npc ivf] graph {t_bg:.2f} s + picks {t_npc2:.2f} s")
+        print(f"[npc ivf] graph {t_bg:.2f} s + {args.picks} picks with knn filter {t_npc2:.2f} s")
+        del base, npc2
         mh2 = MaxHerding(sigma, kernel_backend="sparse", sparse_graph="ivf", truncation_tol=1e-4)
         _, t_mh2 = timed(lambda: mh2.select(X2, [], args.picks, np.random.default_rng(4)))
         print(f"[maxherding sparse ivf] kernel + {args.picks} picks {t_mh2:.2f} s")
         print(f"peak RSS +{peak_mb() - base2:.0f} MB over the N={n2} baseline ({base2:.0f} MB)")
+
+
+def maxherding_dense(args, X: np.ndarray, sigma: float, t_floor: float, base_mb: float) -> None:
+    mh = MaxHerding(sigma, kernel_backend="dense")
+    model, t_prep = timed(lambda: mh.prepare(X, np.random.default_rng(4)))
+    state = model.init_state(np.zeros(0, np.int64))
+    n = X.shape[0]
+    picks, t_mh = timed(lambda: greedy_picks(state, unlabeled_mask(n, np.zeros(0, np.int64)), args.picks))
+    t = t_prep + t_mh
+    print(f"[maxherding dense exact, lazy greedy] bounds+near-kernel pass {t_prep:.2f} s + {args.picks} picks "
+          f"{t_mh:.2f} s = {t:.2f} s = {t / t_floor:.2f}x floor; {state.n_evaluations} exact gain evaluations "
+          f"({state.n_evaluations / args.picks:.0f}/pick vs {n} for naive greedy); peak +{peak_mb() - base_mb:.0f} MB")
 
 
 if __name__ == "__main__":
