@@ -43,7 +43,7 @@ class KCenterModel(CoverageModel):
 
     def sqdist_rows(self, idx: np.ndarray) -> torch.Tensor:
         it = torch.from_numpy(np.asarray(idx, dtype=np.int64)).to(self.device)
-        return (self.sq[it, None] + self.sq[None, :] - 2.0 * (self.X[it] @ self.X.T)).clamp_(min=0.0)
+        return (self.sq[it, None] + self.sq[None, :] - 2.0 * (self.X @ self.X[it].T).T).clamp_(min=0.0)
 
     def init_state(
         self, representatives: np.ndarray, noisy_representatives: Optional[np.ndarray] = None

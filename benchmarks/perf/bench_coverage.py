@@ -116,9 +116,6 @@ def main() -> None:
     print(f"[graph] exact symmetric CSR: {ratio(t_graph)}; {g.n_edges} edges, {g.nbytes() / 2**20:.0f} MB, "
           f"peak +{peak_mb() - base_mb:.0f} MB")
 
-    pc = ProbCover(delta)
-    pc._cache.put((None,), g)  # not used: we time the greedy on the built graph directly
-
     def probcover_picks():
         from active_learning.strategies.probcover import GraphCoverModel
         from active_learning.strategies._base import tiebreak_priority
