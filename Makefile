@@ -10,7 +10,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all features simclr wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
+.PHONY: install test test-all features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,12 @@ features: install  ## cached image features + k-NN / linear-probe report (DATASE
 EPOCHS ?= 500
 simclr: install  ## SimCLR pretraining of a CIFAR ResNet-18 (DATASET=cifar10 EPOCHS=500; meant for a GPU)
 	$(PYTHON) -m active_learning simclr --dataset $(DATASET) --epochs $(EPOCHS) $(MIRROR_ARG)
+
+nas-synthetic: install  ## NAS strategies vs their bases on synthetic clusters with 50 % symmetric noise
+	$(RUN) nas_sphere_clusters
+
+bench-perf: install  ## coverage strategies (ProbCover, NPC, MaxHerding) at N=50,000 x 512 and N=200,000 vs a measured floor
+	nice -n 19 $(PYTHON) benchmarks/perf/bench_coverage.py --large-n 200000
 
 bench-wall-robot: install  ## wall time of the Wall Robot grid with --n-jobs 1 and 2 (BENCH_ARGS to restrict it)
 	$(PYTHON) benchmarks/wall_robot/bench_walltime.py $(MIRROR_ARG) $(BENCH_ARGS)

@@ -112,8 +112,8 @@ def plot_benchmark(
         Metrics, one row of panels each.
     columns : {"model", "variant"}
         What the panel columns split by.
-    x : {"round", "n_annotations"}
-        x-axis: round index or total annotations collected so far.
+    x : {"round", "n_annotations", "n_labeled"}
+        x-axis: round index, total annotations collected so far, or labeled examples (single-annotator tasks).
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -133,8 +133,8 @@ def plot_benchmark(
                 values = sub[sub.metric == metric].pivot_table(index="round", columns="seed", values="value")
                 if values.empty:
                     continue
-                if x == "n_annotations":
-                    xs = sub[sub.metric == "n_annotations"].groupby("round")["value"].mean().loc[values.index].to_numpy()
+                if x != "round":
+                    xs = sub[sub.metric == x].groupby("round")["value"].mean().loc[values.index].to_numpy()
                 else:
                     xs = values.index.to_numpy()
                 mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()
@@ -143,7 +143,7 @@ def plot_benchmark(
                 ax.fill_between(xs, mean - std, mean + std, color=palette[method], alpha=0.15, lw=0)
             heading = MODEL_LABELS.get(value, value) if columns == "model" else value
             ax.set_title(f"{heading}: {METRIC_LABELS.get(metric, metric)}", fontsize=10)
-            ax.set_xlabel("Round" if x == "round" else "Total annotations")
+            ax.set_xlabel({"round": "Round", "n_annotations": "Total annotations", "n_labeled": "Labeled examples"}.get(x, x))
             ax.set_ylabel(METRIC_LABELS.get(metric, metric))
             ax.grid(alpha=0.3)
             if row == 0 and col == len(column_values) - 1:
@@ -175,7 +175,8 @@ def make_figures(
     out = Path(out_dir) if out_dir is not None else Path(results_dir) / benchmark / "figures"
     out.mkdir(parents=True, exist_ok=True)
     paths: List[Path] = []
-    for x in ("round", "n_annotations"):
+    count = "n_annotations" if "n_annotations" in set(df.metric) else "n_labeled"
+    for x in ("round", count):
         fig = plot_benchmark(
             df,
             metrics=figure.get("metrics", ["consensus_accuracy", "model_accuracy"]),
@@ -183,14 +184,17 @@ def make_figures(
             x=x,
             title=f"{benchmark} (mean ± 1 std over seeds)",
         )
-        path = out / f"{benchmark}_{'rounds' if x == 'round' else 'annotations'}.png"
+        path = out / f"{benchmark}_{'rounds' if x == 'round' else 'annotations'}.png"  # x: round or label count
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)
     return paths
 
 
-def summary_markdown(df: pd.DataFrame, metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy", "model_accuracy_refit")) -> str:
+def summary_markdown(
+    df: pd.DataFrame,
+    metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy", "model_accuracy_refit", "accuracy", "filter_f1"),
+) -> str:
     """A markdown table of the final-round mean ± std of ``metrics`` per (variant, model, method)."""
     lines: List[str] = []
     present = [m for m in metrics if m in set(df.metric)]

@@ -145,3 +145,53 @@ def test_parse_overrides():
     assert parse_overrides(["loop.rounds=3", "data.seed=7", "name=x"]) == {"loop": {"rounds": 3}, "data": {"seed": 7}, "name": "x"}
     with pytest.raises(ConfigError):
         parse_overrides(["rounds"])
+
+
+def nas_config(**overrides):
+    config = {
+        "name": "nas_toy",
+        "task": "noisy_single_annotator",
+        "dataset": {"name": "sphere_clusters", "n_classes": 5, "n_per_cluster": 30, "n_features": 8, "seed": 1},
+        "data": {"seed": 0, "test_fraction": 0.3, "noise": {"type": "symmetric", "rate": 0.4}, "budget": {"samples_per_class": [1, 2, 3]}},
+        "loop": {"filter": "knn"},
+        "seeds": [0],
+        "models": {"one_nn": {"methods": ["random", {"name": "npc", "method": "npc", "params": {"delta": 0.6}}]}},
+    }
+    config.update(overrides)
+    return config
+
+
+def test_noisy_single_annotator_task_runs_in_the_same_runner(tmp_path):
+    from active_learning.budgets import cumulative_budget
+    from active_learning.loops.noisy_single_annotator import METRICS as NOISY_METRICS
+
+    report = run_grid(nas_config(), results_dir=tmp_path, backend="sequential", progress=False)
+    assert len(report.ran) == 2
+    folder = tmp_path / "nas_toy" / "one_nn" / "npc"
+    meta = json.loads((folder / "run_seed0.json").read_text())
+    assert meta["rounds"] == 3 and set(meta["per_round_metrics"]) == set(NOISY_METRICS)
+    n_labeled = np.load(folder / "n_labeled_seed0.npy")
+    assert n_labeled.tolist() == [cumulative_budget(s, 5, 0.4) for s in (1, 2, 3)]
+    selected = np.load(folder / "selected_seed0.npy")
+    assert selected.size == n_labeled[-1] and np.unique(selected).size == selected.size
+    again = run_grid(nas_config(), results_dir=tmp_path / "again", backend="sequential", progress=False)
+    assert again.ran and np.array_equal(selected, np.load(tmp_path / "again" / "nas_toy" / "one_nn" / "npc" / "selected_seed0.npy"))
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c["data"].update(noise={"type": "gaussian", "rate": 0.2}), "unknown data.noise.type"),
+        (lambda c: c["data"].update(budget={"samples_per_class": [1, 500]}), "budget"),
+        (lambda c: c["data"].update(budget={}), "samples_per_class or per_round"),
+        (lambda c: c["loop"].update(filter="oracle"), "unknown noise filter"),
+        (lambda c: c["models"]["one_nn"].update(methods=["probcoverr"]), "Did you mean"),
+        (lambda c: c["data"].update(noise={"type": "real"}), "noisy labels"),
+    ],
+)
+def test_noisy_task_rejects_bad_configs_before_work(tmp_path, mutate, message):
+    config = nas_config()
+    mutate(config)
+    with pytest.raises((ValueError, KeyError), match=message):
+        run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
+    assert not list(tmp_path.rglob("*.npy"))

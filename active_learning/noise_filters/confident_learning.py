@@ -54,6 +54,7 @@ class ConfidentLearningFilter(NoiseFilter):
             clf = LogisticRegression(max_iter=self.max_iter, random_state=seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
                 clf.fit(X[train], y[train])
             probs[np.ix_(test, clf.classes_)] = clf.predict_proba(X[test])
         probs = (probs + 1e-6) / (probs + 1e-6).sum(1, keepdims=True)
