@@ -12,7 +12,7 @@ from active_learning.plotting import efficiency_table, load_results, plot_benchm
 
 # The tests run this notebook on small results by setting AL_RESULTS_DIR.
 RESULTS_DIR = Path(os.environ.get("AL_RESULTS_DIR", "../results"))
-print("results from", RESULTS_DIR.resolve())"""
+print("results from", RESULTS_DIR)"""
 
 
 def notebook(cells):
