@@ -25,24 +25,16 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from .utils.validation import as_class_ids
+
 #: CIFAR-10 asymmetric map: truck(9)→automobile(1), bird(2)→airplane(0), deer(4)→horse(7), cat(3)↔dog(5).
 CIFAR10_ASYM_MAP: Dict[int, int] = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
 
 
 def _check_label_array(labels: Any, name: str, n_classes: Optional[int] = None) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of class ids, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"{name} must hold integer class ids 0..C-1 (no NaN), got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.min() < 0 or (n_classes is not None and arr.max() >= n_classes):
-        raise ValueError(
-            f"{name} out of range [{arr.min()}, {arr.max()}] for {n_classes} classes; use ids 0..C-1"
-        )
+    arr = as_class_ids(labels, name, n_classes)
+    if arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of class ids")
     return arr
 
 

@@ -33,7 +33,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..datasets._files import default_root
-from ..utils.io import atomic_save_npy, atomic_write_json, git_commit, package_versions, to_jsonable
+from ..utils.io import atomic_save_npy, atomic_write_json, file_digest, git_commit, package_versions, to_jsonable
 
 FORMAT_VERSION = 1
 
@@ -67,13 +67,9 @@ def cache_paths(root: "str | os.PathLike[str] | None", dataset: Any, encoder: An
     return folder / f"{key}.npy", folder / f"{key}.json", folder / f"{key}.chunks"
 
 
-def sha256_of_file(path: "str | os.PathLike[str]", chunk_size: int = 1 << 22) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def sha256_of_file(path: "str | os.PathLike[str]") -> str:
+    """Hex sha256 digest of a cached feature file."""
+    return file_digest(path, "sha256")
 
 
 def _npy_data_offset(path: Path) -> int:

@@ -32,6 +32,7 @@ from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar
 import numpy as np
 
 from .._registry import Registry
+from ..utils.validation import as_class_ids
 
 S = TypeVar("S")
 
@@ -150,20 +151,7 @@ def check_labels(labels: Any, n: int, n_classes: Optional[int] = None, name: str
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != n:
         raise ValueError(f"{name} must be 1-D with one label per labeled index ({n}), got shape {lab.shape}")
-    if n == 0:
-        return lab.astype(np.int64)
-    if not np.issubdtype(lab.dtype, np.integer):
-        if np.issubdtype(lab.dtype, np.floating) and np.all(np.isfinite(lab)) and np.all(lab == np.round(lab)):
-            lab = lab.astype(np.int64)
-        else:
-            raise ValueError(f"{name} must be integer class ids 0..C-1, got dtype {lab.dtype}")
-    lab = lab.astype(np.int64)
-    if lab.min() < 0 or (n_classes is not None and lab.max() >= n_classes):
-        raise ValueError(
-            f"{name} out of range: found [{lab.min()}, {lab.max()}] but classes are 0..{(n_classes or 1) - 1}; "
-            "encode labels as consecutive integers starting at 0"
-        )
-    return lab
+    return as_class_ids(lab, name, n_classes)
 
 
 def normalize_features(X: np.ndarray, normalize: str) -> np.ndarray:

@@ -125,10 +125,15 @@ def git_commit(repo_dir: "str | os.PathLike[str] | None" = None) -> Dict[str, An
         return {"commit": None, "dirty": None}
 
 
-def md5_of_file(path: "str | os.PathLike[str]", chunk_size: int = 1 << 20) -> str:
-    """Hex md5 digest of a file, read in chunks."""
-    digest = hashlib.md5()
+def file_digest(path: "str | os.PathLike[str]", algorithm: str = "md5", chunk_size: int = 1 << 22) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def md5_of_file(path: "str | os.PathLike[str]") -> str:
+    """Hex md5 digest of a file (the checksum that official dataset pages publish)."""
+    return file_digest(path, "md5")
