@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -147,6 +147,7 @@ def run_grid(
     data: DataAccess = DataAccess(),
     overwrite: bool = False,
     progress: bool = True,
+    on_result: Optional[Callable[[Job, Mapping[str, Any]], None]] = None,
 ) -> GridReport:
     """Run every unfinished job of a benchmark grid and write its results.
 
@@ -170,6 +171,9 @@ def run_grid(
         Recompute jobs whose existing results came from a different config instead of stopping.
     progress : bool, default=True
         Show a progress bar over the grid.
+    on_result : callable, optional
+        Called as ``on_result(job, outcome)`` in the calling process right after a job's results are written
+        (``outcome`` holds its metrics and ``wall_time_s``); e.g. to log or to keep a ledger of a long run.
     """
     import joblib
 
@@ -208,6 +212,8 @@ def run_grid(
                     job = todo[index]
                     write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics)
                     report.ran.append(job.key)
+                    if on_result is not None:
+                        on_result(job, outcome)
                     bar.set_postfix_str(f"{job.model}/{job.method} seed {job.seed}: {outcome['wall_time_s']:.0f}s")
                     bar.update(1)
     finally:
