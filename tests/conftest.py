@@ -55,3 +55,20 @@ def mirror() -> Path:
     if not MIRROR or not (Path(MIRROR) / "wall_robot" / "sensor_readings_4.data").is_file():
         pytest.skip("set AL_DATA_MIRROR to the raw-data mirror to run tests on the real Wall Robot file")
     return Path(MIRROR)
+
+
+def kill_runs_of_seed(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """Make every multi-annotator job of ``seed`` raise ``KeyboardInterrupt``, as a run killed there would.
+
+    ``monkeypatch.undo()`` restores the task.
+    """
+    from active_learning.tasks import MultiAnnotatorTask
+
+    original = MultiAnnotatorTask.run
+
+    def killed(self: Any, resolved: Dict[str, Any], data: Any, on_round: Any = None) -> Any:
+        if resolved["seed"] == seed:
+            raise KeyboardInterrupt("killed")
+        return original(self, resolved, data, on_round)
+
+    monkeypatch.setattr(MultiAnnotatorTask, "run", killed)

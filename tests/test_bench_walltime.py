@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from active_learning.tasks import DataAccess, MultiAnnotatorTask
+from active_learning.tasks import DataAccess
 
-from conftest import toy_config
+from conftest import kill_runs_of_seed, toy_config
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "wall_robot" / "bench_walltime.py"
 
@@ -22,20 +22,13 @@ def load_bench():
 
 def test_a_killed_measurement_resumes_and_sums_its_segments(tmp_path, monkeypatch):
     bench = load_bench()
-    original = MultiAnnotatorTask.run
-
-    def killed_at_seed1(self, resolved, data, on_round=None):
-        if resolved["seed"] == 1:
-            raise KeyboardInterrupt("killed")
-        return original(self, resolved, data, on_round)
-
-    monkeypatch.setattr(MultiAnnotatorTask, "run", killed_at_seed1)
+    kill_runs_of_seed(monkeypatch, 1)
     with pytest.raises(KeyboardInterrupt):
         bench.time_setting(toy_config(), 1, tmp_path, {}, None, DataAccess())
     first = json.loads((tmp_path / "ledger.json").read_text())["segments"]
     assert len(first) == 1 and first[0]["jobs"] >= 1 and not first[0]["completed"] and first[0]["elapsed_s"] > 0
 
-    monkeypatch.setattr(MultiAnnotatorTask, "run", original)
+    monkeypatch.undo()
     timing = bench.time_setting(toy_config(), 1, tmp_path, {}, None, DataAccess())
     assert timing["jobs"] == 4 and timing["segments"] == 2
     assert sum(segment["jobs"] for segment in timing["ledger"]) == 4

@@ -6,9 +6,8 @@ import pytest
 from active_learning.config import ConfigError, expand_jobs, parse_overrides, validate_structure
 from active_learning.loops.multiannotator import METRICS
 from active_learning.runner import ResultsConflictError, run_grid
-from active_learning.tasks import MultiAnnotatorTask
 
-from conftest import toy_config
+from conftest import kill_runs_of_seed, toy_config
 
 
 def result_files(root):
@@ -39,20 +38,13 @@ def test_grid_writes_layout_sidecar_and_resumes(tmp_path):
 
 def test_a_failed_run_keeps_finished_jobs_and_resumes(tmp_path, monkeypatch):
     config = toy_config()
-    original = MultiAnnotatorTask.run
-
-    def flaky(self, resolved, data, on_round=None):
-        if resolved["seed"] == 1:
-            raise KeyboardInterrupt("killed")
-        return original(self, resolved, data, on_round)
-
-    monkeypatch.setattr(MultiAnnotatorTask, "run", flaky)
+    kill_runs_of_seed(monkeypatch, 1)
     with pytest.raises(KeyboardInterrupt):
         run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
     finished = list(tmp_path.rglob("run_seed*.json"))
     assert finished and all("seed0" in p.name for p in finished)
     assert not list(tmp_path.rglob("*seed1.npy")) and not list(tmp_path.rglob("*.tmp"))
-    monkeypatch.setattr(MultiAnnotatorTask, "run", original)
+    monkeypatch.undo()
     report = run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
     assert "toy/extra_trees/random#seed0" in report.skipped and len(report.skipped) == len(finished)
     assert len(report.ran) + len(report.skipped) == 4 and not set(report.ran) & set(report.skipped)
