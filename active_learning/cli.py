@@ -67,9 +67,14 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from .plotting import load_results, summary_markdown
+    from .plotting import efficiency_markdown, load_results, summary_markdown
 
-    print(summary_markdown(load_results(args.results_dir, args.benchmark)))
+    results = load_results(args.results_dir, args.benchmark)
+    print(summary_markdown(results))
+    efficiency = efficiency_markdown(results)
+    if efficiency:
+        print("\nAnnotations ActiveLab needs to reach the best baseline's final value:\n")
+        print(efficiency)
     return 0
 
 

@@ -260,3 +260,29 @@ def efficiency_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def efficiency_markdown(
+    df: pd.DataFrame,
+    methods: Sequence[str] = ("activelab", "activelab_ensemble"),
+    metrics: Sequence[str] = ("model_accuracy", "model_accuracy_refit", "consensus_accuracy"),
+) -> str:
+    """:func:`efficiency_table` for several methods and metrics as one markdown table (empty if none applies)."""
+    header = (
+        "| metric | model | method | final | best baseline | its final | its annotations | "
+        "method's annotations to match |"
+    )
+    lines = [header, "|" + " --- |" * 8]
+    for metric in metrics:
+        if metric not in set(df.metric):
+            continue
+        for method in methods:
+            for row in efficiency_table(df, method, metric).itertuples(index=False):
+                model = f"{row.variant}/{row.model}" if row.variant else row.model
+                reached = getattr(row, f"{method}_annotations_to_match")
+                lines.append(
+                    f"| {metric} | {model} | {method} | {getattr(row, f'{method}_final'):.4f} | {row.best_baseline} | "
+                    f"{row.baseline_final:.4f} | {row.baseline_annotations:.0f} | "
+                    f"{'never' if np.isnan(reached) else f'{reached:.0f}'} |"
+                )
+    return "\n".join(lines) if len(lines) > 2 else ""
