@@ -68,6 +68,15 @@ def test_parallel_loky_matches_sequential(tmp_path):
         assert np.array_equal(np.load(path), np.load(tmp_path / "par" / path.relative_to(tmp_path / "seq")))
 
 
+def test_jobs_in_threads_of_one_process_match_sequential(tmp_path):
+    # cleanlab draws majority-vote ties from NumPy's global generator: threads must not share those draws
+    config = toy_config(rounds=3, seeds=[0, 1])
+    run_grid(config, results_dir=tmp_path / "seq", backend="sequential", progress=False)
+    run_grid(config, results_dir=tmp_path / "threads", n_jobs=4, backend="threading", progress=False)
+    for path in (tmp_path / "seq").rglob("*.npy"):
+        assert np.array_equal(np.load(path), np.load(tmp_path / "threads" / path.relative_to(tmp_path / "seq"))), path
+
+
 def test_dask_backend_on_a_local_cluster(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     config = toy_config(rounds=2, seeds=[0])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils.random import as_generator
+from ..utils.random import as_generator, global_numpy_seeded
 
 
 def noise_matrix_from_trace(n_classes: int, trace: float, py: np.ndarray, seed: int) -> np.ndarray:
@@ -46,13 +46,10 @@ def noise_matrix_from_trace(n_classes: int, trace: float, py: np.ndarray, seed: 
         raise ValueError(f"trace must lie in (1, {n_classes}], got {trace}")
     if np.isclose(trace, n_classes):
         return np.eye(n_classes)
-    state = np.random.get_state()
-    try:
+    with global_numpy_seeded(None):  # cleanlab reseeds the global generator; keep that local and thread-safe
         matrix = generate_noise_matrix_from_trace(
             n_classes, trace=float(trace), py=py, valid_noise_matrix=True, seed=int(seed)
         )
-    finally:
-        np.random.set_state(state)
     if matrix is None:  # pragma: no cover - cleanlab returns None when it cannot satisfy the constraints
         raise RuntimeError(f"cleanlab could not generate a valid noise matrix with trace {trace} for py={py}")
     return np.asarray(matrix, dtype=float)

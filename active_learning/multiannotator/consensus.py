@@ -9,29 +9,24 @@ References
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from .._registry import Registry
+from ..utils.random import global_numpy_seeded
 
 ConsensusFn = Callable[[np.ndarray, Optional[np.ndarray], np.random.Generator], np.ndarray]
 CONSENSUS: Registry[ConsensusFn] = Registry("consensus method")
 
 
-@contextlib.contextmanager
-def seeded_global_numpy(rng: np.random.Generator) -> Iterator[None]:
-    """Seed NumPy's global generator from ``rng`` for the duration of the block, then restore it.
+def seeded_global_numpy(rng: np.random.Generator) -> "contextlib.AbstractContextManager[None]":
+    """:func:`~active_learning.utils.random.global_numpy_seeded` with a seed drawn from ``rng``.
 
     cleanlab breaks the last majority-vote ties with ``np.random.choice``; this makes those draws part of the
-    run's seeded stream without leaking state into the rest of the process.
+    run's seeded stream without leaking state into the rest of the process (or into jobs in other threads).
     """
-    state = np.random.get_state()
-    np.random.seed(int(rng.integers(2**32 - 1)))
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
+    return global_numpy_seeded(int(rng.integers(2**32 - 1)))
 
 
 def _mean_probs(pred_probs: Optional[np.ndarray]) -> Optional[np.ndarray]:

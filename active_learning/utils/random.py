@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, Union
+import contextlib
+import threading
+from typing import Iterator, List, Optional, Union
 
 import numpy as np
 
@@ -35,3 +37,26 @@ def random_tiebreak_argsort(scores: np.ndarray, rng: np.random.Generator) -> np.
     scores = np.asarray(scores)
     perm = rng.permutation(scores.shape[0])
     return perm[np.argsort(scores[perm], kind="stable")]
+
+
+_GLOBAL_NUMPY_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def global_numpy_seeded(seed: Optional[int]) -> Iterator[None]:
+    """Run a block that uses NumPy's legacy global generator (``np.random.*``) reproducibly and thread-safely.
+
+    Some library code draws from the global generator (cleanlab breaks majority-vote ties with
+    ``np.random.choice`` and seeds it in its noise generation). The block runs under a process-wide lock, with
+    the global generator seeded with ``seed`` (left as it is when ``None``), and its previous state is restored
+    afterwards, so jobs running in threads of one process (the ``threading`` backend, Dask with
+    ``processes=False``) neither see each other's draws nor leak state into the rest of the process.
+    """
+    with _GLOBAL_NUMPY_LOCK:
+        state = np.random.get_state()
+        if seed is not None:
+            np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
