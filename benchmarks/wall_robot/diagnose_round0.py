@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from active_learning.annotators import AnnotationStore
 from active_learning.config import load_config
 from active_learning.models import make_model
 from active_learning.models.cross_validation import cross_val_predict_proba
@@ -38,13 +39,14 @@ def main() -> None:
     config = load_config(args.benchmark)
     resolved = {"benchmark": config["name"], "dataset": config["dataset"], "data": config["data"]}
     pool = MultiAnnotatorTask._pool(resolved, DataAccess(mirror=args.data_mirror))
-    labeled = pool.labeled_at_start
-    table = np.where(pool.initial_mask, pool.annotator_labels, np.nan)[labeled]
+    store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)  # the loop's round-0 labels
+    labeled = store.labeled_examples()
+    table = store.wide(labeled)
     truth = pool.y_pool[labeled]
     rng = np.random.default_rng(args.seed)
     consensus = majority_vote(table, None, rng)
     budget = int(config["loop"]["batch_size"])
-    print(f"{config['name']}: {labeled.size} labeled examples, {int(pool.initial_mask.sum())} annotations, "
+    print(f"{config['name']}: {labeled.size} labeled examples, {store.n_annotations} annotations, "
           f"majority-vote accuracy {np.mean(consensus == truth):.3f}")
     for model in args.models:
         seed = int(rng.integers(2**31 - 1))
