@@ -94,3 +94,25 @@ def test_activelab_without_unlabeled_pool():
     inputs = make_inputs(n_unlabeled=0)
     labeled, unlabeled = get_method("activelab").score(inputs, np.random.default_rng(0))
     assert labeled.shape == (12,) and unlabeled.shape == (0,)
+
+
+def test_crowdlab_consensus_passes_the_calibration_switch_to_cleanlab():
+    from cleanlab.multiannotator import get_label_quality_multiannotator
+
+    from active_learning.multiannotator.consensus import crowdlab
+
+    rng = np.random.default_rng(9)
+    n_examples, n_classes = 80, 3
+    truth = rng.integers(n_classes, size=n_examples)
+    noisy = rng.integers(n_classes, size=(n_examples, 3))
+    labels = np.where(rng.random((n_examples, 3)) < 0.65, truth[:, None], noisy).astype(float)
+    labels[rng.random((n_examples, 3)) < 0.4] = np.nan
+    empty = np.isnan(labels).all(axis=1)
+    labels[empty, 0] = truth[empty]
+    probs = rng.dirichlet(np.full(n_classes, 0.3), size=n_examples)
+    consensus = {}
+    for calibrate in (True, False):
+        consensus[calibrate] = crowdlab(labels, probs, np.random.default_rng(0), calibrate_probs=calibrate)
+        expected = get_label_quality_multiannotator(labels, probs.copy(), calibrate_probs=calibrate, verbose=False)
+        assert np.array_equal(consensus[calibrate], expected["label_quality"]["consensus_label"].to_numpy())
+    assert not np.array_equal(consensus[True], consensus[False])  # the switch matters on this data

@@ -46,11 +46,19 @@ def majority_vote(labels: np.ndarray, pred_probs: Optional[np.ndarray], rng: np.
 
 
 @CONSENSUS.register("crowdlab")
-def crowdlab(labels: np.ndarray, pred_probs: Optional[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+def crowdlab(
+    labels: np.ndarray,
+    pred_probs: Optional[np.ndarray],
+    rng: np.random.Generator,
+    *,
+    calibrate_probs: bool = True,
+) -> np.ndarray:
     """CROWDLAB "best_quality" consensus with temperature-calibrated model probabilities.
 
-    Falls back to the majority vote when there are no model probabilities yet (round 0) or when no example has
-    two or more labels (CROWDLAB cannot estimate annotator quality then, and cleanlab rejects that input).
+    ``calibrate_probs=False`` skips cleanlab's temperature calibration (the ActiveLab protocol calibrates; the
+    switch exists for diagnostics such as ``benchmarks/wall_robot/diagnose_round0.py``). Falls back to the majority
+    vote when there are no model probabilities yet (round 0) or when no example has two or more labels (CROWDLAB
+    cannot estimate annotator quality then, and cleanlab rejects that input).
     ``pred_probs`` of shape (n_models, n, K) uses cleanlab's ensemble version (whose consensus is always the
     best-quality one).
     """
@@ -59,7 +67,7 @@ def crowdlab(labels: np.ndarray, pred_probs: Optional[np.ndarray], rng: np.rando
     if pred_probs is None or not (np.sum(~np.isnan(labels), axis=1) >= 2).any():
         return majority_vote(labels, pred_probs, rng)
     kwargs = dict(
-        calibrate_probs=True,
+        calibrate_probs=calibrate_probs,
         return_detailed_quality=False,
         return_annotator_stats=False,
         verbose=False,

@@ -12,8 +12,6 @@ explains curves; it is not a result.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 
 import numpy as np
@@ -22,7 +20,8 @@ from active_learning.annotators import AnnotationStore
 from active_learning.config import load_config
 from active_learning.models import make_model
 from active_learning.models.cross_validation import cross_val_predict_proba
-from active_learning.multiannotator.consensus import majority_vote
+from active_learning.multiannotator.consensus import crowdlab, majority_vote
+from active_learning.multiannotator.methods import ScoringInputs, get_method
 from active_learning.tasks import DataAccess, MultiAnnotatorTask
 
 
@@ -34,8 +33,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from cleanlab.multiannotator import get_active_learning_scores, get_label_quality_multiannotator
-
     config = load_config(args.benchmark)
     resolved = {"benchmark": config["name"], "dataset": config["dataset"], "data": config["data"]}
     pool = MultiAnnotatorTask._pool(resolved, DataAccess(mirror=args.data_mirror))
@@ -44,6 +41,7 @@ def main() -> None:
     table = store.wide(labeled)
     truth = pool.y_pool[labeled]
     rng = np.random.default_rng(args.seed)
+    tie_rng = np.random.default_rng([args.seed, 1])  # CROWDLAB's and ActiveLab's tie draws: leave the model seeds alone
     consensus = majority_vote(table, None, rng)
     budget = int(config["loop"]["batch_size"])
     print(f"{config['name']}: {labeled.size} labeled examples, {store.n_annotations} annotations, "
@@ -55,22 +53,24 @@ def main() -> None:
             int(config["loop"]["n_folds"]), rng,
         )
         probs = cv.out_of_fold
-        crowdlab = {}
-        with contextlib.redirect_stdout(io.StringIO()):
-            for calibrate in (True, False):
-                result = get_label_quality_multiannotator(
-                    table, probs.copy(), calibrate_probs=calibrate, verbose=False,
-                    return_detailed_quality=False, return_annotator_stats=False,
-                )
-                crowdlab[calibrate] = result["label_quality"]["consensus_label"].to_numpy()
-            scores, _ = get_active_learning_scores(table, probs.copy())
+        # the loop's own consensus (calibrated) and ActiveLab scorer, on the round-0 table
+        consensus_crowdlab = {
+            calibrate: crowdlab(table, probs, tie_rng, calibrate_probs=calibrate) for calibrate in (True, False)
+        }
+        inputs = ScoringInputs(
+            labels_multiannotator=table, consensus_labels=consensus, pred_probs=probs[None],
+            pred_probs_unlabeled=np.zeros((1, 0, pool.n_classes)), annotation_counts=store.counts[labeled],
+            n_classes=pool.n_classes,
+        )
+        scores, _ = get_method("activelab").score(inputs, tie_rng)
         lowest = np.argsort(scores, kind="stable")[:budget]
         print(
             f"  {model}: out-of-fold accuracy {np.mean(probs.argmax(1) == truth):.3f}, median max probability "
-            f"{np.median(probs.max(1)):.3f}; CROWDLAB consensus accuracy calibrated {np.mean(crowdlab[True] == truth):.3f}"
-            f" / uncalibrated {np.mean(crowdlab[False] == truth):.3f}; ActiveLab's {budget} lowest: "
+            f"{np.median(probs.max(1)):.3f}; CROWDLAB consensus accuracy calibrated "
+            f"{np.mean(consensus_crowdlab[True] == truth):.3f} / uncalibrated "
+            f"{np.mean(consensus_crowdlab[False] == truth):.3f}; ActiveLab's {budget} lowest: "
             f"{int(np.sum(consensus[lowest] != truth[lowest]))} wrong majority-vote labels, "
-            f"{int(np.sum(crowdlab[True][lowest] != truth[lowest]))} wrong calibrated-CROWDLAB labels"
+            f"{int(np.sum(consensus_crowdlab[True][lowest] != truth[lowest]))} wrong calibrated-CROWDLAB labels"
         )
 
 
