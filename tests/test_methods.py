@@ -68,12 +68,12 @@ def test_active_label_cleaning_ranks_confident_disagreement_first():
 
 def test_activelab_equals_cleanlab_official_scores():
     inputs = make_inputs()
-    labeled, unlabeled = get_method("activelab").score(inputs, np.random.default_rng(0))
+    labeled, unlabeled = get_method("activelab", calibration="cleanlab").score(inputs, np.random.default_rng(0))
     ref_l, ref_u = get_active_learning_scores(inputs.labels_multiannotator, inputs.pred_probs[0].copy(), inputs.pred_probs_unlabeled[0].copy())
     assert np.allclose(labeled, ref_l) and np.allclose(unlabeled, ref_u)
     ens = make_inputs(n_models=3)
     before = ens.pred_probs.copy()
-    labeled, unlabeled = get_method("activelab_ensemble").score(ens, np.random.default_rng(0))
+    labeled, unlabeled = get_method("activelab_ensemble", calibration="cleanlab").score(ens, np.random.default_rng(0))
     ref_l, ref_u = get_active_learning_scores_ensemble(ens.labels_multiannotator, ens.pred_probs.copy(), ens.pred_probs_unlabeled.copy())
     assert np.allclose(labeled, ref_l) and np.allclose(unlabeled, ref_u)
     assert np.array_equal(ens.pred_probs, before), "inputs must not be modified in place"
@@ -96,7 +96,7 @@ def test_activelab_without_unlabeled_pool():
     assert labeled.shape == (12,) and unlabeled.shape == (0,)
 
 
-def test_crowdlab_consensus_passes_the_calibration_switch_to_cleanlab():
+def test_crowdlab_consensus_with_cleanlab_calibration_or_none_equals_cleanlab():
     from cleanlab.multiannotator import get_label_quality_multiannotator
 
     from active_learning.multiannotator.consensus import crowdlab
@@ -111,8 +111,8 @@ def test_crowdlab_consensus_passes_the_calibration_switch_to_cleanlab():
     labels[empty, 0] = truth[empty]
     probs = rng.dirichlet(np.full(n_classes, 0.3), size=n_examples)
     consensus = {}
-    for calibrate in (True, False):
-        consensus[calibrate] = crowdlab(labels, probs, np.random.default_rng(0), calibrate_probs=calibrate)
+    for calibrate, calibration in ((True, "cleanlab"), (False, "none")):
+        consensus[calibrate] = crowdlab(labels, probs, np.random.default_rng(0), calibration=calibration)
         expected = get_label_quality_multiannotator(labels, probs.copy(), calibrate_probs=calibrate, verbose=False)
         assert np.array_equal(consensus[calibrate], expected["label_quality"]["consensus_label"].to_numpy())
     assert not np.array_equal(consensus[True], consensus[False])  # the switch matters on this data

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..annotators import AnnotationStore
 from ..models import cross_val_predict_proba, fit_predict_proba, make_model
-from ..multiannotator.consensus import CONSENSUS
+from ..multiannotator.consensus import CONSENSUS, TIE_BREAKS
 from ..multiannotator.data import MultiAnnotatorPool
 from ..multiannotator.methods import ScoringInputs, get_method
 from ..utils.random import random_tiebreak_argsort
@@ -35,6 +35,7 @@ METRICS = (
     "consensus_accuracy",
     "consensus_accuracy_initial",
     "model_accuracy",
+    "model_accuracy_per_fold",
     "model_accuracy_refit",
     "n_annotations",
     "n_labeled",
@@ -42,6 +43,9 @@ METRICS = (
     "n_relabeled",
     "annotations_per_example",
 )
+#: Per-round diagnostics of methods that fit CROWDLAB (ActiveLab): temperature, model weight ``w_M`` (summed over
+#: ensemble members), mean annotator weight; written only for those methods.
+DIAGNOSTICS = ("temperature", "model_weight", "mean_annotator_weight")
 
 
 @dataclass
@@ -67,6 +71,9 @@ class MultiAnnotatorLoopConfig:
         annotator who gave it, drawn among annotators that have not labeled the example yet.
     consensus : str or None
         Override of the method's own consensus method (e.g. ``"crowdlab"`` for every method).
+    tie_break : {"least_frequent", "most_frequent"}
+        Majority-vote tie-break on class frequency: cleanlab >= 2.3.1 (``least_frequent``) or cleanlab <= 2.3.0,
+        which the ActiveLab benchmark ran with (``most_frequent``).
     """
 
     rounds: int = 20
@@ -76,8 +83,13 @@ class MultiAnnotatorLoopConfig:
     initial_labels: str = "annotations"
     annotator_columns: str = "per_round"
     consensus: Optional[str] = None
+    tie_break: str = "least_frequent"
 
     def __post_init__(self) -> None:
+        for name in ("rounds", "batch_size", "n_folds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
         if self.batch_size < 1:
@@ -90,6 +102,8 @@ class MultiAnnotatorLoopConfig:
             raise ValueError(f"annotator_columns must be 'per_round' or 'true_identity', got {self.annotator_columns!r}")
         if self.consensus is not None:
             CONSENSUS.get(self.consensus)
+        if self.tie_break not in TIE_BREAKS:
+            raise ValueError(f"tie_break must be one of {list(TIE_BREAKS)}, got {self.tie_break!r}")
 
 
 @dataclass
@@ -197,6 +211,8 @@ def run_multiannotator_loop(
     if scorer.requires_ensemble and len(members) < 2:
         raise ValueError(f"method {method!r} needs an ensemble of at least 2 models, got {members}")
     consensus_fn = CONSENSUS.get(config.consensus or scorer.consensus)
+    consensus_kwargs = {"tie_break": config.tie_break, **scorer.consensus_params}
+    majority = CONSENSUS.get("majority_vote")
     streams = np.random.default_rng(seed).spawn(5)
     fit_rng, method_rng, label_rng, consensus_rng, tie_rng = streams
 
@@ -206,7 +222,7 @@ def run_multiannotator_loop(
     if config.initial_labels == "majority_vote":
         table = np.where(pool.initial_mask[initial_labeled], pool.annotator_labels[initial_labeled], np.nan)
         store = AnnotationStore(pool.X_pool.shape[0])
-        store.add(initial_labeled, np.zeros(initial_labeled.size), CONSENSUS.get("majority_vote")(table, None, consensus_rng), 0)
+        store.add(initial_labeled, np.zeros(initial_labeled.size), majority(table, None, consensus_rng, tie_break=config.tie_break), 0)
     else:
         store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)
 
@@ -221,23 +237,9 @@ def run_multiannotator_loop(
         prev = None if previous_probs is None else previous_probs[:, labeled]
         if prev is not None and prev.shape[0] == 1:
             prev = prev[0]
-        consensus = (CONSENSUS.get("majority_vote") if round_index == 0 else consensus_fn)(table, prev, consensus_rng)
+        consensus = (majority if round_index == 0 else consensus_fn)(table, prev, consensus_rng, **consensus_kwargs)
 
         models = _fit_round(pool, members, model_params or {}, labeled, unlabeled, consensus, config.n_folds, fit_rng)
-        fold_test = models.test_per_fold.mean(axis=0)  # (n_folds, n_test, K), members averaged per fold
-        refit_test = models.test_refit.mean(axis=0)
-        initial_positions = np.flatnonzero(np.isin(labeled, initial_labeled))
-
-        history["consensus_accuracy"].append(float(np.mean(consensus == pool.y_pool[labeled])))
-        history["consensus_accuracy_initial"].append(
-            float(np.mean(consensus[initial_positions] == pool.y_pool[labeled[initial_positions]]))
-        )
-        history["model_accuracy"].append(float(np.mean(fold_test.argmax(axis=2) == pool.y_test[None, :])))
-        history["model_accuracy_refit"].append(float(np.mean(refit_test.argmax(axis=1) == pool.y_test)))
-        history["n_annotations"].append(float(store.n_annotations))
-        history["n_labeled"].append(float(labeled.size))
-        history["annotations_per_example"].append(float(counts.mean()))
-
         inputs = ScoringInputs(
             labels_multiannotator=table,
             consensus_labels=consensus,
@@ -246,7 +248,7 @@ def run_multiannotator_loop(
             annotation_counts=counts,
             n_classes=pool.n_classes,
         )
-        scores_labeled, scores_unlabeled = scorer.score(inputs, method_rng)
+        scores_labeled, scores_unlabeled, details = scorer.score_with_details(inputs, method_rng)
         scores_labeled = np.asarray(scores_labeled, dtype=float)
         scores_unlabeled = np.asarray(scores_unlabeled, dtype=float)
         if scores_labeled.shape != (labeled.size,) or scores_unlabeled.shape != (unlabeled.size,):
@@ -256,6 +258,25 @@ def run_multiannotator_loop(
             )
         if np.isnan(scores_labeled).any() or np.isnan(scores_unlabeled).any():
             raise RuntimeError(f"method {method!r} returned NaN scores in round {round_index}")
+
+        initial_positions = np.flatnonzero(np.isin(labeled, initial_labeled))
+        per_fold = float(np.mean(models.test_per_fold.mean(axis=0).argmax(axis=2) == pool.y_test[None, :]))
+        history["consensus_accuracy"].append(float(np.mean(consensus == pool.y_pool[labeled])))
+        history["consensus_accuracy_initial"].append(
+            float(np.mean(consensus[initial_positions] == pool.y_pool[labeled[initial_positions]]))
+        )
+        history["model_accuracy_per_fold"].append(per_fold)
+        history["model_accuracy"].append(
+            _ensemble_accuracy(models, pool.y_test, details.get("model_weights")) if len(members) > 1 else per_fold
+        )
+        history["model_accuracy_refit"].append(float(np.mean(models.test_refit.mean(axis=0).argmax(axis=1) == pool.y_test)))
+        history["n_annotations"].append(float(store.n_annotations))
+        history["n_labeled"].append(float(labeled.size))
+        history["annotations_per_example"].append(float(counts.mean()))
+        for name in DIAGNOSTICS:
+            if name in details:
+                history.setdefault(name, []).append(float(details[name]))
+
         if not config.allow_relabel:
             scores_labeled = np.full(labeled.size, np.inf)
         candidates = np.concatenate([labeled, unlabeled])
@@ -277,3 +298,12 @@ def run_multiannotator_loop(
         if on_round is not None:
             on_round(round_index)
     return {name: np.asarray(values, dtype=float) for name, values in history.items()}
+
+
+def _ensemble_accuracy(models: _RoundModels, y_test: np.ndarray, weights: Optional[np.ndarray]) -> float:
+    """Test accuracy of an ensemble as the ActiveLab paper measured it: argmax of the (``w_M``-weighted, for
+    ActiveLab-ensemble; unweighted otherwise) mean of the members' fold-averaged test probabilities."""
+    member_probs = models.test_per_fold.mean(axis=1)  # (m, n_test, K)
+    weights = np.ones(member_probs.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    mean = np.tensordot(weights / weights.sum(), member_probs, axes=1)
+    return float(np.mean(mean.argmax(axis=1) == y_test))

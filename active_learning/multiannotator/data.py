@@ -77,10 +77,18 @@ def _class_subset(labels: np.ndarray, per_class: Sequence[int], rng: np.random.G
     return np.concatenate(chosen)
 
 
+#: How a tabular pool is drawn: ``generator`` (this module, an explicit ``numpy.random.Generator``) or
+#: ``reference`` (the original notebooks' steps on NumPy's global generator, :mod:`.reference_data`).
+DRAWS = ("generator", "reference")
+
+
 def build_tabular_pool(
     dataset: TabularDataset,
     *,
     seed: int,
+    draw: str = "generator",
+    subset_seed: Optional[int] = None,
+    single_arm_labels: bool = False,
     subset_per_class: Optional[Sequence[int]] = None,
     test_fraction: float = 1 / 3,
     unlabeled_fraction: float = 0.75,
@@ -110,7 +118,29 @@ def build_tabular_pool(
         First sparsification pass (``None`` skips it).
     drop_prob : float, default=0.97
         Drop probability of the "least annotations" pass.
+    draw : {"generator", "reference"}, default="generator"
+        ``"generator"``: the protocol drawn from ``numpy.random.default_rng(seed)`` (fresh draws for variance
+        studies). ``"reference"``: the exact data of the original benchmark runs, rebuilt by
+        :func:`~active_learning.multiannotator.reference_data.build_reference_pool` (the paper-reproduction
+        configs use it).
+    subset_seed, single_arm_labels
+        Options of the ``"reference"`` draw only (see :func:`build_reference_pool`).
     """
+    if draw not in DRAWS:
+        raise ValueError(f"data.draw must be one of {list(DRAWS)}, got {draw!r}")
+    settings = dict(
+        subset_per_class=subset_per_class, test_fraction=test_fraction, unlabeled_fraction=unlabeled_fraction,
+        n_annotators=n_annotators, trace_fraction=trace_fraction, max_initial_per_example=max_initial_per_example,
+        drop_prob=drop_prob,
+    )
+    if draw == "reference":
+        from .reference_data import build_reference_pool
+
+        return build_reference_pool(
+            dataset, seed=seed, subset_seed=subset_seed, single_arm_labels=single_arm_labels, **settings
+        )
+    if subset_seed is not None or single_arm_labels:
+        raise ValueError("data.subset_seed and data.single_arm_labels apply to data.draw=reference only")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if not 0.0 <= unlabeled_fraction < 1.0:
@@ -153,6 +183,7 @@ def build_tabular_pool(
         info={
             "dataset": dataset.name,
             "dataset_source": dataset.source,
+            "draw": "generator",
             "data_seed": seed,
             "noise_matrix": noise_matrix,
             "pool_rows": pool_rows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Tuple, Type
+from typing import Any, Callable, ClassVar, Dict, Tuple, Type
 
 import numpy as np
 
@@ -69,6 +69,17 @@ class MultiAnnotatorMethod(ABC):
     @abstractmethod
     def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         """Return ``(scores_labeled, scores_unlabeled)``; lower = annotate first."""
+
+    def score_with_details(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
+        """:meth:`score` plus a dict of per-round diagnostics the loop records (e.g. ActiveLab's temperature and
+        CROWDLAB weights); methods without any return an empty dict."""
+        labeled, unlabeled = self.score(inputs, rng)
+        return labeled, unlabeled, {}
+
+    @property
+    def consensus_params(self) -> Dict[str, Any]:
+        """Keyword arguments this method passes to its consensus function (ActiveLab: its calibration)."""
+        return {}
 
 
 METHODS: Registry[Type[MultiAnnotatorMethod]] = Registry("multi-annotator method")
