@@ -67,10 +67,14 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from .plotting import efficiency_markdown, load_results, summary_markdown
+    from .plotting import calibration_markdown, efficiency_markdown, load_results, summary_markdown
 
     results = load_results(args.results_dir, args.benchmark)
     print(summary_markdown(results))
+    calibration = calibration_markdown(results)
+    if calibration:
+        print("\nActiveLab by temperature calibration (final round, mean ± std over seeds):\n")
+        print(calibration)
     efficiency = efficiency_markdown(results)
     if efficiency:
         print("\nAnnotations ActiveLab needs to reach the best baseline's final value:\n")

@@ -11,7 +11,11 @@ import pandas as pd
 
 DISPLAY_NAMES = {
     "activelab": "ActiveLab",
+    "activelab_cleanlab": "ActiveLab, cleanlab 2.9 calibration",
+    "activelab_rowwise": "ActiveLab, row-wise calibration",
     "activelab_ensemble": "ActiveLab (ensemble)",
+    "activelab_ensemble_cleanlab": "ActiveLab (ensemble), cleanlab 2.9 calibration",
+    "activelab_ensemble_rowwise": "ActiveLab (ensemble), row-wise calibration",
     "random": "Random",
     "good_random": "Good Random",
     "entropy": "Entropy",
@@ -19,6 +23,8 @@ DISPLAY_NAMES = {
     "disagreement": "Disagreement (ensemble)",
     "active_label_cleaning": "Active Label Cleaning",
     "multiannotator": "Multi-annotator (ActiveLab)",
+    "multiannotator_cleanlab": "Multi-annotator (ActiveLab), cleanlab 2.9 calibration",
+    "multiannotator_rowwise": "Multi-annotator (ActiveLab), row-wise calibration",
     "single": "Single annotator (entropy, new data only)",
     "probcover": "ProbCover",
     "npc": "NPC (ProbCover + NAS)",
@@ -32,7 +38,12 @@ DISPLAY_NAMES = {
 METRIC_LABELS = {
     "consensus_accuracy": "Consensus label accuracy",
     "consensus_accuracy_initial": "Consensus accuracy (initial examples)",
-    "model_accuracy": "Test accuracy (fold-model mean)",
+    "model_accuracy": "Test accuracy (paper's definition)",
+    "model_accuracy_per_fold": "Test accuracy (fold-model mean)",
+    "temperature": "Temperature T (mean over models)",
+    "model_weight": "CROWDLAB model weight w_M",
+    "mean_annotator_weight": "Mean annotator weight",
+    "n_relabeled": "Re-labels per round",
     "model_accuracy_refit": "Test accuracy (model refit on all labels)",
     "n_new": "New examples per round",
     "annotations_per_example": "Annotations per labeled example",
@@ -40,6 +51,38 @@ METRIC_LABELS = {
     "filter_f1": "Noise filter F1 (clean class)",
     "predicted_noise_ratio": "Predicted noise ratio",
 }
+#: One colour per method family and one line style per calibration variant, identical in every figure.
+_FAMILY_COLOURS = {
+    "activelab": "#d62728",
+    "activelab_ensemble": "#9467bd",
+    "multiannotator": "#d62728",
+    "random": "#7f7f7f",
+    "good_random": "#8c564b",
+    "entropy": "#1f77b4",
+    "uncertainty": "#17becf",
+    "disagreement": "#2ca02c",
+    "active_label_cleaning": "#ff7f0e",
+    "single": "#1f77b4",
+}
+_VARIANT_STYLES = {"": "-", "cleanlab": "--", "rowwise": ":"}
+
+
+def method_style(method: str) -> Dict[str, Any]:
+    """Colour and line style of ``method`` (the same in every figure): ActiveLab's calibration variants share the
+    colour of their method with another line style (solid: reproduction, dashed: cleanlab 2.9, dotted: row-wise)."""
+    import seaborn as sns
+
+    family, variant = method, ""
+    for suffix in ("cleanlab", "rowwise"):
+        if method.endswith("_" + suffix):
+            family, variant = method[: -len(suffix) - 1], suffix
+    colour = _FAMILY_COLOURS.get(family)
+    if colour is None:  # any other method: a fixed colour from its name, stable across figures and runs
+        palette = sns.color_palette("tab20", 20)
+        colour = palette[sum(map(ord, family)) % 20]
+    return {"color": colour, "linestyle": _VARIANT_STYLES[variant], "lw": 2.2 if family.startswith(("activelab", "multi")) else 1.4}
+
+
 MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
 
 
@@ -50,11 +93,17 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
     -------
     DataFrame with columns ``benchmark, variant, model, method, seed, round, metric, value``.
     """
+    from .loops.multiannotator import DIAGNOSTICS
+
     root = Path(results_dir) / benchmark
     rows: List[pd.DataFrame] = []
     for sidecar in sorted(root.rglob("run_seed*.json")):
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        for metric in meta.get("per_round_metrics", meta["metrics"]):
+        curves = list(meta.get("per_round_metrics", meta["metrics"]))
+        # ActiveLab's per-round diagnostics (temperature, w_M, mean w_j); sidecars written by commit e363dda list
+        # them under "metrics" only
+        curves += [m for m in meta["metrics"] if m in DIAGNOSTICS and m not in curves]
+        for metric in curves:
             path = sidecar.parent / f"{metric}_seed{meta['seed']}.npy"
             if not path.is_file():
                 continue
@@ -127,19 +176,19 @@ def plot_benchmark(
         x-axis: round index, total annotations collected so far, or labeled examples (single-annotator tasks).
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
     from matplotlib.ticker import MaxNLocator
 
     column_values = sorted(df[columns].unique())
-    methods = sorted(df.method.unique(), key=lambda m: (m != "activelab", m))
-    palette = dict(zip(methods, sns.color_palette("tab10", n_colors=max(len(methods), 3))))
+    methods = sorted(df.method.unique(), key=lambda m: (not m.startswith(("activelab", "multi")), m))
     fig, axes = plt.subplots(
-        len(metrics), len(column_values), figsize=(4.6 * len(column_values), 3.6 * len(metrics)), squeeze=False
+        len(metrics), len(column_values), figsize=(max(6.4, 4.8 * len(column_values)), 3.4 * len(metrics) + 1.2), squeeze=False
     )
+    handles: Dict[str, Any] = {}
     for row, metric in enumerate(metrics):
         for col, value in enumerate(column_values):
             ax = axes[row][col]
             panel = df[(df[columns] == value)]
+            lows = []
             for method in methods:
                 sub = panel[panel.method == method]
                 values = sub[sub.metric == metric].pivot_table(index="round", columns="seed", values="value")
@@ -151,19 +200,28 @@ def plot_benchmark(
                     xs = values.index.to_numpy()
                 mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()
                 label = f"{DISPLAY_NAMES.get(method, method)} (n={values.shape[1]})"
-                ax.plot(xs, mean, label=label, color=palette[method], lw=2.2 if method.startswith("activelab") else 1.4)
-                ax.fill_between(xs, mean - std, mean + std, color=palette[method], alpha=0.15, lw=0)
+                style = method_style(method)
+                (line,) = ax.plot(xs, mean, label=label, **style)
+                ax.fill_between(xs, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
+                handles.setdefault(label, line)
+                lows.append(np.nanmin(mean))
             heading = MODEL_LABELS.get(value, value) if columns == "model" else value
             ax.set_title(f"{heading}: {METRIC_LABELS.get(metric, metric)}", fontsize=10)
             ax.set_xlabel({"round": "Round", "n_annotations": "Total annotations", "n_labeled": "Labeled examples"}.get(x, x))
             ax.set_ylabel(METRIC_LABELS.get(metric, metric))
             ax.grid(alpha=0.3)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            if row == 0 and col == len(column_values) - 1:
-                ax.legend(fontsize=7, loc="lower right")
+            if lows and metric.endswith("accuracy"):
+                # the lowest mean point sets the limit, not the std bands (one seed's collapse must not squash the curves)
+                top = min(1.0, ax.get_ylim()[1])
+                ax.set_ylim(max(0.0, min(lows) - 0.02), top)
+    ncol = max(1, min(len(handles), 2 * len(column_values), 4))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
+    legend_rows = int(np.ceil(len(handles) / ncol))
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, min(0.5, (0.22 * legend_rows + 0.15) / height), 1, 1))
     return fig
 
 
@@ -198,6 +256,19 @@ def make_figures(
             title=f"{benchmark} (mean ± 1 std over seeds)",
         )
         path = out / f"{benchmark}_{'rounds' if x == 'round' else 'annotations'}.png"  # x: round or label count
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    if "temperature" in set(df.metric):
+        # what the calibration choice does: the temperature ActiveLab used and how many of its labels went to new examples
+        crowdlab_methods = sorted(set(df[df.metric == "temperature"].method))
+        fig = plot_benchmark(
+            df[df.method.isin(crowdlab_methods)],
+            metrics=["temperature", "n_new"],
+            columns=figure.get("columns", "model"),
+            title=f"{benchmark}: ActiveLab by temperature calibration",
+        )
+        path = out / f"{benchmark}_calibration.png"
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)
@@ -285,4 +356,30 @@ def efficiency_markdown(
                     f"{row.baseline_final:.4f} | {row.baseline_annotations:.0f} | "
                     f"{'never' if np.isnan(reached) else f'{reached:.0f}'} |"
                 )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+#: Calibration variants of ActiveLab-family methods, in the order the comparison table shows them.
+CALIBRATION_VARIANTS = (("", "reference (benchmark search)"), ("_cleanlab", "cleanlab 2.9 search"), ("_rowwise", "row-wise (recommended)"))
+
+
+def calibration_markdown(
+    df: pd.DataFrame, metrics: Sequence[str] = ("model_accuracy", "consensus_accuracy"), families: Sequence[str] = ("activelab", "activelab_ensemble", "multiannotator")
+) -> str:
+    """Final-round mean ± std of each ActiveLab method under its three calibration variants, one row per
+    (variant, model, method, metric); empty if the results hold no calibration variants."""
+    final = {metric: summarize(df, metric) for metric in metrics if metric in set(df.metric)}
+    header = "| variant | model | method | metric | " + " | ".join(label for _, label in CALIBRATION_VARIANTS) + " |"
+    lines = [header, "|" + " --- |" * (4 + len(CALIBRATION_VARIANTS))]
+    for metric, table in final.items():
+        for (variant, model), group in table.groupby(["variant", "model"], dropna=False):
+            for family in families:
+                names = [family + suffix for suffix, _ in CALIBRATION_VARIANTS]
+                if not any(name in set(group.method) for name in names[1:]):
+                    continue
+                cells = []
+                for name in names:
+                    row = group[group.method == name]
+                    cells.append(f"{row['mean'].iloc[0]:.3f} ± {row['std'].iloc[0]:.3f} (n={int(row['count'].iloc[0])})" if not row.empty else "")
+                lines.append(f"| {variant or '-'} | {model} | {family} | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._registry import Registry
 from .config import ConfigError, Job
+from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
 
 
@@ -54,7 +55,7 @@ def get_task(name: str) -> Task:
 class MultiAnnotatorTask(Task):
     """ActiveLab-style multi-annotator active learning on a tabular dataset (Wall Robot benchmarks)."""
 
-    metrics = MULTIANNOTATOR_METRICS
+    metrics = MULTIANNOTATOR_METRICS + MULTIANNOTATOR_DIAGNOSTICS
 
     @staticmethod
     def _pool(resolved: Mapping[str, Any], data: DataAccess) -> Any:

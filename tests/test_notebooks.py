@@ -17,7 +17,14 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def small_results(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     configs = [
-        toy_config("wall_robot", rounds=2),
+        toy_config(
+            "wall_robot",
+            rounds=2,
+            models={"extra_trees": {"methods": [
+                "random", {"name": "activelab", "method": "activelab", "params": {"calibration": "benchmark"}},
+                {"name": "activelab_cleanlab", "method": "activelab", "params": {"calibration": "cleanlab"}},
+            ], "params": {"n_estimators": 10}}},
+        ),
         toy_config("wall_robot_complete", rounds=2, data={**toy_config()["data"], "unlabeled_fraction": 0.0}),
         toy_config(
             "wall_robot_single_annotator",

@@ -50,3 +50,29 @@ def test_efficiency_markdown_says_never(results):
     assert lines[2] == "| model_accuracy | m | activelab | 0.9000 | random | 0.8000 | 300 | 200 |"
     assert lines[3] == "| consensus_accuracy | m | activelab | 0.9000 | entropy | 0.9500 | 300 | never |"
     assert efficiency_markdown(results, methods=("uncertainty",)) == ""
+
+
+def test_method_styles_are_stable_and_pair_calibration_variants():
+    from active_learning.plotting import method_style
+
+    base, cleanlab, rowwise = (method_style(m) for m in ("activelab", "activelab_cleanlab", "activelab_rowwise"))
+    assert base["color"] == cleanlab["color"] == rowwise["color"]
+    assert len({base["linestyle"], cleanlab["linestyle"], rowwise["linestyle"]}) == 3
+    assert method_style("entropy")["color"] != base["color"]
+    assert method_style("some_plugin") == method_style("some_plugin")  # unknown names get a fixed colour too
+
+
+def test_calibration_table_lists_the_three_variants():
+    from active_learning.plotting import calibration_markdown
+
+    counts = [100, 200]
+    df = long_table({
+        ("activelab", 0): {"model_accuracy": [0.5, 0.9], "consensus_accuracy": [0.8, 0.95], "n_annotations": counts},
+        ("activelab_cleanlab", 0): {"model_accuracy": [0.5, 0.8], "consensus_accuracy": [0.8, 0.85], "n_annotations": counts},
+        ("random", 0): {"model_accuracy": [0.5, 0.7], "consensus_accuracy": [0.8, 0.8], "n_annotations": counts},
+    })
+    table = calibration_markdown(df)
+    row = [line for line in table.splitlines() if "| model_accuracy |" in line][0]
+    assert "0.900" in row and "0.800" in row and row.rstrip().endswith("|  |")  # no row-wise run in this table
+    assert "random" not in table
+    assert calibration_markdown(df[df.method == "random"]) == ""
