@@ -1,5 +1,6 @@
 # Active learning with noisy annotators: benchmark targets. Every target installs the environment first.
-#   make wall-robot DATA_MIRROR=../shared/data     (DATA_MIRROR: optional folder mirroring the raw files)
+#   make smoke DATA_MIRROR=../shared/data          (DATA_MIRROR: optional folder mirroring the raw files)
+#   make wall-robot DATA_MIRROR=../shared/data
 SHELL := /bin/bash
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
@@ -10,7 +11,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
+.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -27,8 +28,19 @@ test: install  ## fast test suite (what CI runs)
 test-all: install  ## every test, slow ones included
 	$(PYTHON) -m pytest -q
 
+lint: install  ## ruff and mypy on the package (what CI runs; configured in pyproject.toml)
+	$(VENV)/bin/ruff check active_learning
+	$(VENV)/bin/mypy active_learning
+
 list: install
 	$(PYTHON) -m active_learning list
+
+SMOKE_ARGS ?= --models extra_trees --seeds 0 --set loop.rounds=4
+smoke: install  ## a real one-minute benchmark end to end (Wall Robot, ExtraTrees, every method, 1 seed, 4 rounds) into results_scratch/, with figures
+	$(PYTHON) -m active_learning run wall_robot $(SMOKE_ARGS) --n-jobs $(N_JOBS) $(MIRROR_ARG)
+
+clean-scratch:  ## delete results_scratch/ (ad-hoc runs and figures drawn from the committed results)
+	rm -rf results_scratch
 
 wall-robot: install  ## ActiveLab Wall Robot benchmark (ExtraTrees + MLP, 5 seeds) and its figure
 	$(RUN) wall_robot

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from typing import Callable, Dict, Generic, Iterator, List, TypeVar
+from typing import Any, Callable, Dict, Generic, Iterator, List, TypeVar
 
 T = TypeVar("T")
+
+
+def _plural(kind: str) -> str:
+    """``"query strategy"`` -> ``"query strategies"``, ``"model"`` -> ``"models"``."""
+    return kind[:-1] + "ies" if kind.endswith("y") and kind[-2:-1] not in "aeiou" else kind + "s"
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -42,8 +47,9 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: Dict[str, T] = {}
+        self._metadata: Dict[str, Dict[str, Any]] = {}
 
-    def register(self, name: str, *, overwrite: bool = False) -> Callable[[T], T]:
+    def register(self, name: str, *, overwrite: bool = False, **metadata: Any) -> Callable[[T], T]:
         """Return a decorator that registers its argument under ``name``.
 
         Parameters
@@ -58,6 +64,7 @@ class Registry(Generic[T]):
             if name in self._entries and not overwrite and self._entries[name] is not obj:
                 warnings.warn(f"{self.kind} {name!r} was already registered; replacing it", stacklevel=2)
             self._entries[name] = obj
+            self._metadata[name] = dict(metadata)
             try:
                 setattr(obj, "registry_name", name)
             except (AttributeError, TypeError):  # pragma: no cover - builtins cannot take attributes
@@ -80,9 +87,14 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(str(name), self._entries, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownNameError(
-                f"unknown {self.kind} {name!r}.{hint} Registered {self.kind}s: {', '.join(self.names())}. "
+                f"unknown {self.kind} {name!r}.{hint} Registered {_plural(self.kind)}: {', '.join(self.names())}. "
                 f"Run `python -m active_learning list` to see every registered name."
             ) from None
+
+    def metadata(self, name: str) -> Dict[str, Any]:
+        """What ``name`` was registered with besides the object (e.g. ``color`` and ``base`` for figures); an empty
+        dict for a name registered without metadata or not registered at all."""
+        return dict(self._metadata.get(name, {}))
 
     def names(self) -> List[str]:
         """Registered names, sorted."""

@@ -1,4 +1,14 @@
-"""Command line: ``python -m active_learning {run,figures,summary,list,data} ...``."""
+"""Command line: ``python -m active_learning {run,figures,summary,list,data,features,simclr} ...``.
+
+Every error a user can cause (a bad config or flag, a missing data file, results made with another config, a
+locked results folder, ...) ends the command with one line on stderr, ``error: <message>``, and exit code 2;
+``--debug`` shows the traceback instead. Ctrl-C ends it with ``interrupted`` and exit code 130.
+
+Where things go (relative to the working directory): raw data in ``./datasets`` (``--data-root`` or
+``$AL_DATA_ROOT``), results of full benchmark runs in ``./results``, and results of ad-hoc runs (``--set``,
+``--seeds``, ``--methods``, ``--models``, ``--variants``) in ``./results_scratch``, so that trying a command never
+touches the committed results; ``--results-dir`` always wins.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +16,23 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, NoReturn, Optional, Tuple, Type
+
+import yaml
 
 from .config import ConfigError, list_benchmarks, load_config, parse_overrides
-from .datasets import DatasetFileNotFoundError
 from .tasks import DataAccess
+
+#: Results of full benchmark runs (committed in this repository).
+RESULTS_DIR = "results"
+#: Results of ad-hoc runs (a subset of the grid or changed settings) and figures drawn without an explicit folder.
+SCRATCH_RESULTS_DIR = "results_scratch"
+#: Flags that make a run ad hoc.
+SUBSET_FLAGS = ("set", "seeds", "methods", "models", "variants")
 
 
 def _add_data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-root", default=None, help="local data folder (default: datasets/ or $AL_DATA_ROOT)")
+    parser.add_argument("--data-root", default=None, help="local data folder (default: ./datasets in the working directory, or $AL_DATA_ROOT)")
     parser.add_argument(
         "--data-mirror", default=None, help="mirror folder of raw files, <mirror>/<dataset>/<file> (or $AL_DATA_MIRROR)"
     )
@@ -26,15 +44,31 @@ def _data_access(args: argparse.Namespace) -> DataAccess:
     return DataAccess(root=args.data_root, mirror=mirror, download=not args.no_download)
 
 
+def _run_results_dir(args: argparse.Namespace) -> Tuple[str, str]:
+    """The results folder of ``run`` and why: explicit, a full run (``results/``) or an ad-hoc one (scratch)."""
+    if args.results_dir is not None:
+        return args.results_dir, "--results-dir"
+    flags = [f"--{flag}" for flag in SUBSET_FLAGS if getattr(args, flag)]
+    if flags:
+        return SCRATCH_RESULTS_DIR, f"ad-hoc run ({', '.join(flags)}); give --results-dir to write elsewhere"
+    return RESULTS_DIR, "full run"
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .plotting import load_results, make_figures, summary_markdown
     from .runner import run_grid
 
+    if args.n_jobs == 0:
+        raise ConfigError("--n-jobs 0 runs nothing; give a positive number, or -1 for every core")
+    if args.scheduler and args.backend != "dask":
+        raise ConfigError(f"--scheduler needs --backend dask (got --backend {args.backend})")
     overrides = parse_overrides(args.set or [])
     config = load_config(args.benchmark, overrides)
+    results_dir, why = _run_results_dir(args)
+    print(f"results: {Path(results_dir) / config['name']} ({why})")
     report = run_grid(
         config,
-        results_dir=args.results_dir,
+        results_dir=results_dir,
         models=args.models,
         methods=args.methods,
         seeds=args.seeds,
@@ -50,18 +84,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{config['name']}: ran {len(report.ran)} job(s), skipped {len(report.skipped)} finished job(s), "
         f"wall time {report.wall_time_s:.1f} s (n_jobs={args.n_jobs}, backend={args.backend})"
     )
+    for what in ("repaired", "overwritten", "removed"):  # what the runner did to existing results, if anything
+        done = getattr(report, what, None)
+        if done:
+            print(f"{what}: {len(done)} ({', '.join(map(str, done[:5]))}{', ...' if len(done) > 5 else ''})")
     if not args.no_figures:
-        for path in make_figures(config["name"], args.results_dir, figure=config.get("figure")):
+        for path in make_figures(config["name"], results_dir, figure=config.get("figure")):
             print(f"figure: {path}")
-        print(summary_markdown(load_results(args.results_dir, config["name"])))
+        print(summary_markdown(load_results(results_dir, config["name"])))
+    print(f"results: {Path(results_dir) / config['name']}")
     return 0
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
     from .plotting import make_figures
 
+    results_dir = args.results_dir if args.results_dir is not None else RESULTS_DIR
     for benchmark in args.benchmarks:
-        for path in make_figures(benchmark, args.results_dir, args.out_dir):
+        out_dir = args.out_dir
+        if out_dir is None and args.results_dir is None:  # reading the committed results: draw into scratch
+            out_dir = str(Path(SCRATCH_RESULTS_DIR) / benchmark / "figures")
+        for path in make_figures(benchmark, results_dir, out_dir):
             print(f"figure: {path}")
     return 0
 
@@ -69,7 +112,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 def _cmd_summary(args: argparse.Namespace) -> int:
     from .plotting import calibration_markdown, efficiency_markdown, load_results, summary_markdown
 
-    results = load_results(args.results_dir, args.benchmark)
+    results = load_results(args.results_dir or RESULTS_DIR, args.benchmark)
     print(summary_markdown(results))
     calibration = calibration_markdown(results)
     if calibration:
@@ -169,16 +212,47 @@ def _cmd_simclr(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m active_learning", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _int_at_least(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {minimum}")
+        return value
 
-    run = sub.add_parser("run", help="run a benchmark grid (skips finished seeds) and draw its figure")
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: <prog>: <message> (see --help)``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error"
+    )
+    parser = _Parser(prog="python -m active_learning", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", parents=[common], help="run a benchmark grid (skips finished seeds) and draw its figure")
     run.add_argument("benchmark", help="benchmark name (see `list benchmarks`) or path to a YAML config")
-    run.add_argument("--results-dir", default="results", help="where results go (default: results/)")
+    run.add_argument(
+        "--results-dir",
+        default=None,
+        help=f"where results go (default: {RESULTS_DIR}/ for a full run, {SCRATCH_RESULTS_DIR}/ when --set, --seeds, "
+        f"--methods, --models or --variants restrict or change the grid)",
+    )
     run.add_argument("--models", nargs="+", help="only these models")
     run.add_argument("--methods", nargs="+", help="only these methods (result folder names)")
-    run.add_argument("--seeds", nargs="+", type=int, help="only these seeds")
+    run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
     run.add_argument("--variants", nargs="+", help="only these variants")
     run.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="config overrides, e.g. loop.rounds=3")
     run.add_argument("--n-jobs", type=int, default=1, help="jobs in parallel (-1 = all cores)")
@@ -190,57 +264,114 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(run)
     run.set_defaults(func=_cmd_run)
 
-    figures = sub.add_parser("figures", help="draw figures from existing results")
+    figures = sub.add_parser("figures", parents=[common], help="draw figures from existing results")
     figures.add_argument("benchmarks", nargs="+")
-    figures.add_argument("--results-dir", default="results")
-    figures.add_argument("--out-dir", default=None)
+    figures.add_argument("--results-dir", default=None, help=f"results to draw from (default: {RESULTS_DIR}/)")
+    figures.add_argument(
+        "--out-dir",
+        default=None,
+        help=f"where the figures go (default: <results-dir>/<benchmark>/figures when --results-dir is given, else "
+        f"{SCRATCH_RESULTS_DIR}/<benchmark>/figures, so the committed figures stay as they are)",
+    )
     figures.set_defaults(func=_cmd_figures)
 
-    summary = sub.add_parser("summary", help="final-round table of a benchmark's results")
+    summary = sub.add_parser("summary", parents=[common], help="final-round table of a benchmark's results")
     summary.add_argument("benchmark")
-    summary.add_argument("--results-dir", default="results")
+    summary.add_argument("--results-dir", default=None, help=f"default: {RESULTS_DIR}/")
     summary.set_defaults(func=_cmd_summary)
 
-    lister = sub.add_parser("list", help="list registered benchmarks, methods, models, datasets, ...")
+    lister = sub.add_parser("list", parents=[common], help="list registered benchmarks, methods, models, datasets, ...")
     lister.add_argument("family", nargs="?", default=None)
     lister.set_defaults(func=_cmd_list)
 
-    features = sub.add_parser("features", help="extract (cached) image features and print their quality report")
+    features = sub.add_parser(
+        "features", parents=[common], help="extract (cached) image features and print their quality report"
+    )
     features.add_argument("--dataset", required=True, help="e.g. cifar10, cifar100, cifar10h, clothing1m")
     features.add_argument("--encoder", default="efficientnet_lite0", help="see `list encoders`")
     features.add_argument("--encoder-param", nargs="+", metavar="KEY=VALUE", help="e.g. input_size=224 checkpoint=PATH")
-    features.add_argument("--batch-size", type=int, default=128)
+    features.add_argument("--batch-size", type=_int_at_least(1), default=128)
     features.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     features.add_argument("--no-linear-probe", action="store_true", help="report k-NN accuracy only")
     features.add_argument("--no-progress", action="store_true")
     _add_data_args(features)
     features.set_defaults(func=_cmd_features)
 
-    simclr = sub.add_parser("simclr", help="SimCLR pretraining of a CIFAR ResNet-18 (meant for a GPU)")
+    simclr = sub.add_parser("simclr", parents=[common], help="SimCLR pretraining of a CIFAR ResNet-18 (meant for a GPU)")
     simclr.add_argument("--dataset", default="cifar10")
-    simclr.add_argument("--epochs", type=int, default=500)
-    simclr.add_argument("--batch-size", type=int, default=512)
+    simclr.add_argument("--epochs", type=_int_at_least(1), default=500)
+    simclr.add_argument("--batch-size", type=_int_at_least(2), default=512)
     simclr.add_argument("--out", default=None, help="checkpoint path (default: <data root>/checkpoints/...)")
-    simclr.add_argument("--seed", type=int, default=0)
+    simclr.add_argument("--seed", type=_int_at_least(0), default=0)
     simclr.add_argument("--device", default=None)
-    simclr.add_argument("--max-images", type=int, default=None, help="train on the first N images (smoke test)")
+    simclr.add_argument(
+        "--max-images", type=_int_at_least(1), default=None, help="train on the first N images (smoke test)"
+    )
     _add_data_args(simclr)
     simclr.set_defaults(func=_cmd_simclr)
 
-    data = sub.add_parser("data", help="locate (or download) and check a dataset's raw files")
+    data = sub.add_parser("data", parents=[common], help="locate (or download) and check a dataset's raw files")
     data.add_argument("dataset")
     _add_data_args(data)
     data.set_defaults(func=_cmd_data)
     return parser
 
 
+def _user_errors() -> Tuple[Type[BaseException], ...]:
+    """The exceptions a user's input can cause; each ends the command with one line (others keep a traceback)."""
+    errors: List[Type[BaseException]] = [
+        ConfigError,
+        ValueError,  # includes UnknownNameError (a registry miss) and argument checks of the library
+        KeyError,
+        TypeError,  # e.g. a config value of the wrong type deep in a library call
+        OSError,  # FileNotFoundError for data (DatasetFileNotFoundError), PermissionError, disk full, ...
+        yaml.YAMLError,
+    ]
+    # the runner's own errors (ResultsConflictError, ResultsLockedError, ...): every exception class it defines
+    try:
+        from . import runner
+    except ImportError:  # a broken install: its own traceback says more
+        return tuple(errors)
+    for name in ("ResultsConflictError", "ResultsLockedError", *vars(runner)):
+        error = getattr(runner, name, None)
+        if (
+            isinstance(error, type)
+            and issubclass(error, Exception)
+            and error.__module__ == runner.__name__
+            and not issubclass(error, Warning)
+        ):
+            errors.append(error)
+    return tuple(errors)
+
+
+def format_error(exc: BaseException) -> str:
+    """One line: the message with its lines joined (KeyError's quotes dropped)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+    text = str(message).strip() or type(exc).__name__
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.filename and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error (already printed as one line)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(args.func(args))
-    except (ConfigError, DatasetFileNotFoundError, FileNotFoundError, KeyError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug or not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {format_error(exc)}", file=sys.stderr)
         return 2
 
 

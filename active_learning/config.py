@@ -22,30 +22,66 @@ A benchmark YAML (see ``benchmarks/*/*.yaml``) has the keys::
 
 Each (variant, model, method, seed) becomes a :class:`Job` whose ``resolved`` dict holds everything needed to
 run it; that dict is hashed and written next to the job's results.
+
+Validation happens before any job runs: :func:`validate_structure` checks every key, type and range that does
+not depend on the task, and the task's ``validate`` checks the rest (registered names, hyper-parameters against
+the constructors' signatures, data and loop settings, budgets against the pool). Every problem raises
+:class:`ConfigError` (a ``ValueError``) with a one-line message: what is wrong, where (the config key path) and
+what to do.
+
+The shipped benchmark YAMLs are read from ``benchmarks/`` of the repository checkout when the package runs from
+one, else from the installed package (``active_learning/_benchmarks``, the same files shipped as package data).
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
+import math
+import numbers
+import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
+from ._registry import Registry, UnknownNameError
 from .utils.io import config_hash
 
 TOP_LEVEL_KEYS = {"name", "task", "description", "dataset", "data", "loop", "seeds", "models", "variants", "figure"}
 MODEL_KEYS = {"methods", "ensemble", "params"}
 METHOD_KEYS = {"name", "method", "params", "loop"}
 VARIANT_KEYS = {"name", "data", "loop"}
+FIGURE_KEYS = {"metrics", "columns"}
+#: What the panel columns of a benchmark figure can split by (``figure.columns``).
+FIGURE_COLUMNS = ("model", "variant")
+#: Names that become folder names (benchmark, variant, model, method): letters, digits, ``_``, ``-``, ``.``.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
-#: Folder holding the benchmark YAML files shipped with the repository.
-BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+def _find_benchmarks_dir() -> Path:
+    """``benchmarks/`` of the repository checkout this package runs from, else the installed package data."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and any((checkout / "benchmarks").glob("*/*.yaml")):
+        return checkout / "benchmarks"
+    from importlib.resources import files
+
+    return Path(str(files("active_learning").joinpath("_benchmarks")))
+
+
+#: Folder holding the benchmark YAML files (the checkout's ``benchmarks/``, or the installed copy).
+BENCHMARKS_DIR = _find_benchmarks_dir()
 
 
 class ConfigError(ValueError):
     """A benchmark configuration is invalid; the message says which key and what is allowed."""
+
+
+class UnknownConfigNameError(ConfigError, UnknownNameError):
+    """A config names an unregistered method, model, dataset, ... (also a ``KeyError``, like the registries')."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +121,228 @@ def deep_update(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, 
     return out
 
 
-def _check_keys(where: str, mapping: Mapping[str, Any], allowed: set) -> None:
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(f"{where} must be a mapping, got {type(mapping).__name__}")
-    unknown = sorted(set(mapping) - allowed)
+# ----------------------------------------------------------------------------------------------------------------
+# checks shared by validate_structure and the tasks' validate (one message style: "<where>: <what>; <what to do>")
+
+
+def check_mapping(where: str, value: Any, *, optional: bool = True) -> Mapping[str, Any]:
+    """``value`` as a mapping (``None`` -> ``{}`` when ``optional``), else :class:`ConfigError`."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {_show(value)}; write it as {{key: value}}")
+    bad = [key for key in value if not isinstance(key, str)]
+    if bad:
+        raise ConfigError(f"{where}: keys must be names (strings), got {bad!r}; quote or rename them")
+    return value
+
+
+def check_keys(where: str, mapping: Any, allowed: "set | Sequence[str]", what: str = "key") -> None:
+    """Raise :class:`ConfigError` for keys of ``mapping`` not in ``allowed`` (the message lists the valid ones)."""
+    check_mapping(where, mapping, optional=False)
+    unknown = sorted(set(mapping) - set(allowed))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            if close:
+                hints.append(f"{key!r} -> {close[0]!r}?")
+        hint = f" (did you mean {', '.join(hints)})" if hints else ""
+        raise ConfigError(
+            f"{where}: unknown {what}(s) {unknown}{hint}; allowed {what}s are {sorted(allowed)}"
+        )
+
+
+_check_keys = check_keys  # backwards-compatible name
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def is_int(value: Any) -> bool:
+    """A whole number that is not a bool (Python or NumPy integer)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A finite real number that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def check_int(where: str, value: Any, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """``value`` as an int within ``[minimum, maximum]``, else :class:`ConfigError`."""
+    if not is_int(value):
+        raise ConfigError(f"{where} must be an integer, got {_show(value)}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ConfigError(f"{where} must be an integer {bounds}, got {value}")
+    return int(value)
+
+
+def check_seeds(where: str, seeds: Any) -> List[int]:
+    """A non-empty list of distinct non-negative integer seeds."""
+    if hasattr(seeds, "tolist") and not isinstance(seeds, (str, bytes)):
+        seeds = seeds.tolist()
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Sequence) or len(seeds) == 0:
+        raise ConfigError(f"{where} must be a non-empty list of non-negative integers (e.g. [0, 1, 2]), got {_show(seeds)}")
+    for seed in seeds:
+        if not is_int(seed) or seed < 0:
+            raise ConfigError(
+                f"{where} must be a non-empty list of non-negative integers (e.g. [0, 1, 2]), got {list(seeds)!r}: "
+                f"{_show(seed)} is not one"
+            )
+    duplicates = sorted({int(s) for s in seeds if list(seeds).count(s) > 1})
+    if duplicates:
+        raise ConfigError(f"{where} lists seed(s) {duplicates} more than once; give each seed once")
+    return [int(s) for s in seeds]
+
+
+def check_name(where: str, value: Any, what: str = "name") -> str:
+    """A non-empty name usable as a folder name."""
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        raise ConfigError(
+            f"{where} must be a {what} made of letters, digits, '_', '-' and '.' (it names a results folder), "
+            f"got {_show(value)}"
+        )
+    return value
+
+
+def check_name_list(where: str, value: Any, what: str = "name") -> List[str]:
+    """A list of names (strings), e.g. ``ensemble: [mlp, extra_trees]`` or ``--models mlp``."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise ConfigError(f"{where} must be a list of {what}s, e.g. [a, b], got {_show(value)}")
+    bad = [v for v in value if not isinstance(v, str)]
+    if bad:
+        raise ConfigError(f"{where} must be a list of {what}s, got {list(value)!r}; {_show(bad[0])} is not a name")
+    return list(value)
+
+
+def lookup(where: str, registry: Registry[Any], name: Any) -> Any:
+    """``registry.get(name)``, with the config key path in the error (:class:`UnknownConfigNameError`)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{where} must be the name of a registered {registry.kind}, got {_show(name)}")
+    try:
+        return registry.get(name)
+    except UnknownNameError as exc:
+        raise UnknownConfigNameError(f"{where}: {exc}") from None
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return "anything"
+    if origin is typing.Union:
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return (" or ".join(names) + (" or null" if type(None) in args else "")) if names else "null"
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in args)
+    if origin in (list, tuple, Sequence, typing.Sequence) or hint in (list, tuple):
+        return f"a list of {_type_name(args[0])}s" if args else "a list"
+    if origin in (dict, Mapping, typing.Mapping) or hint is dict:
+        return "a mapping"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
+        hint, getattr(hint, "__name__", str(hint))
+    )
+
+
+def matches_type(value: Any, hint: Any) -> bool:
+    """Whether a YAML value fits a type annotation (``int``, ``float``, ``bool``, ``str``, ``Optional``, ``Union``,
+    ``Sequence[...]``, ``Mapping``, ``Literal``); unknown annotations accept anything."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    if origin is typing.Union:
+        return any(matches_type(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return is_int(value)
+    if hint is float:
+        return is_number(value)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (list, tuple, Sequence, typing.Sequence) or hint in (list, tuple):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+            return False
+        return not args or all(matches_type(v, args[0]) for v in value)
+    if origin in (dict, Mapping, typing.Mapping) or hint is dict:
+        return isinstance(value, Mapping)
+    return True
+
+
+def check_typed_settings(where: str, settings: Mapping[str, Any], hints: Mapping[str, Any], what: str) -> None:
+    """Check every value of ``settings`` against the annotation of the same name in ``hints``."""
+    for key, value in settings.items():
+        hint = hints.get(key, Any)
+        if not matches_type(value, hint):
+            raise ConfigError(f"{where}.{key} must be {_type_name(hint)}, got {_show(value)}; fix the {what}")
+
+
+def accepted_parameters(factory: Any) -> Tuple[List[str], bool]:
+    """Keyword names ``factory`` (a class or function) accepts, and whether it also takes arbitrary ``**kwargs``
+    (names forwarded through ``**params`` to a base class's ``__init__`` are followed along the MRO)."""
+    targets: List[Any] = [factory]
+    if inspect.isclass(factory):
+        targets = [klass.__dict__["__init__"] for klass in factory.__mro__ if "__init__" in klass.__dict__]
+        targets = [t for t in targets if t is not object.__init__] or [factory]
+    names: List[str] = []
+    for target in targets:
+        try:
+            parameters = inspect.signature(target).parameters.values()
+        except (TypeError, ValueError):  # builtins without a signature
+            return names, True
+        var_keyword = False
+        for parameter in parameters:
+            if parameter.name in ("self", "cls") or parameter.kind in (parameter.VAR_POSITIONAL,):
+                continue
+            if parameter.kind == parameter.VAR_KEYWORD:
+                var_keyword = True
+            elif parameter.name not in names:
+                names.append(parameter.name)
+        if not var_keyword:
+            return names, False
+        if not inspect.isclass(factory):
+            return names, True
+    return names, True
+
+
+def build_checked(where: str, factory: Callable[..., Any], params: Any, what: str, *, reserved: Sequence[str] = ()) -> Any:
+    """Call ``factory(**params)`` with every failure turned into a :class:`ConfigError` at ``where``.
+
+    Unknown parameter names are reported with the list of valid ones (from the constructor's signature) before the
+    call; ``reserved`` names are set by the library and cannot be given in a config.
+    """
+    params = dict(check_mapping(where, params))
+    names, open_ended = accepted_parameters(factory)
+    valid = [n for n in names if n not in reserved]
+    taken = sorted(set(params) & set(reserved))
+    if taken:
+        raise ConfigError(f"{where}: {taken} cannot be set here (the library sets it per run); remove it")
+    unknown = sorted(set(params) - set(names))
+    if unknown and not open_ended:
+        raise ConfigError(f"{where}: unknown parameter(s) {unknown} for {what}; valid names are {valid}")
+    try:
+        return factory(**params)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: invalid parameters {params} for {what}: {exc}; valid names are {valid}") from None
+    except UnknownNameError as exc:
+        raise UnknownConfigNameError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid value for {what}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# finding and reading configs
 
 
 def find_benchmark(name_or_path: str) -> Path:
@@ -98,14 +350,18 @@ def find_benchmark(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
-            raise ConfigError(f"benchmark config {path} does not exist")
+            raise ConfigError(f"benchmark config {path} does not exist; check the path or give a benchmark name")
         return path
+    available = ", ".join(list_benchmarks())
+    if not NAME_PATTERN.match(str(name_or_path)):
+        raise ConfigError(
+            f"no benchmark named {name_or_path!r}; available: {available} (or pass the path of a YAML file)"
+        )
     matches = sorted(BENCHMARKS_DIR.glob(f"*/{name_or_path}.yaml"))
     if not matches:
-        raise ConfigError(
-            f"no benchmark named {name_or_path!r}; available: {', '.join(list_benchmarks())} "
-            f"(or pass the path of a YAML file)"
-        )
+        raise ConfigError(f"no benchmark named {name_or_path!r}; available: {available} (or pass the path of a YAML file)")
+    if len(matches) > 1:
+        raise ConfigError(f"benchmark name {name_or_path!r} is ambiguous ({[str(m) for m in matches]}); pass its path")
     return matches[0]
 
 
@@ -117,40 +373,124 @@ def list_benchmarks() -> List[str]:
 def load_config(name_or_path: "str | Path", overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Read a benchmark YAML, apply ``overrides`` (a nested mapping) and validate its structure."""
     path = find_benchmark(str(name_or_path))
-    with open(path, "r", encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not valid YAML{at}: {problem}; fix the file's syntax") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason}); save it as UTF-8 YAML") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read benchmark config {path}: {exc.strerror or exc}") from None
+    if config is None:
+        config = {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{path}: a benchmark config must be a mapping (name: ..., task: ..., ...), got {_show(config)}")
     if overrides:
-        config = deep_update(config, overrides)
+        check_mapping("overrides", overrides, optional=False)
+        config = deep_update(dict(config), overrides)
     validate_structure(config, where=str(path))
     return config
 
 
-def validate_structure(config: Mapping[str, Any], where: str = "config") -> None:
-    """Check keys and types of a benchmark config (names are checked against the registries by the task)."""
-    _check_keys(where, config, TOP_LEVEL_KEYS)
+def validate_structure(config: Any, where: str = "config") -> None:
+    """Check keys, types and ranges of a benchmark config that do not depend on the task (the task's
+    ``validate`` checks the rest: registered names, hyper-parameters, data and loop settings)."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{where}: a benchmark config must be a mapping (name: ..., task: ..., ...), got {_show(config)}")
+    if where == "config" and isinstance(config.get("name"), str):
+        where = config["name"]
+    check_keys(where, config, TOP_LEVEL_KEYS)
     for key in ("name", "task", "models", "seeds"):
         if key not in config:
-            raise ConfigError(f"{where}: missing required key {key!r}")
-    seeds = config["seeds"]
-    if not isinstance(seeds, Sequence) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise ConfigError(f"{where}: seeds must be a non-empty list of non-negative integers, got {seeds!r}")
-    if not isinstance(config["models"], Mapping) or not config["models"]:
-        raise ConfigError(f"{where}: models must map model names to {{methods: [...]}}")
-    for model, spec in config["models"].items():
-        _check_keys(f"{where}: models.{model}", spec, MODEL_KEYS)
-        if not spec.get("methods"):
-            raise ConfigError(f"{where}: models.{model}.methods must list at least one method")
-        for entry in spec["methods"]:
+            raise ConfigError(f"{where}: missing required key {key!r}; add it (see benchmarks/*/*.yaml for examples)")
+    check_name(f"{where}: name", config["name"], "benchmark name")
+    if "description" in config and not isinstance(config["description"], (str, type(None))):
+        raise ConfigError(f"{where}: description must be text, got {_show(config['description'])}")
+    from .tasks import TASKS
+
+    task = lookup(f"{where}: task", TASKS, config["task"])
+    for key in ("dataset", "data", "loop"):
+        check_mapping(f"{where}: {key}", config.get(key))
+    check_seeds(f"{where}: seeds", config["seeds"])
+
+    models = config["models"]
+    if not isinstance(models, Mapping) or not models:
+        raise ConfigError(f"{where}: models must map model names to {{methods: [...]}}, got {_show(models)}")
+    for model, spec in models.items():
+        at = f"{where}: models.{model}"
+        check_name(f"{where}: models key {model!r}", model, "model name")
+        check_keys(at, spec, MODEL_KEYS)
+        methods = spec.get("methods")
+        if isinstance(methods, (str, Mapping)) or not isinstance(methods, Sequence) or not methods:
+            raise ConfigError(f"{at}.methods must list at least one method (e.g. [random, activelab]), got {_show(methods)}")
+        seen: Dict[str, int] = {}
+        for position, entry in enumerate(methods):
+            entry_at = f"{at}.methods[{position}]"
             if isinstance(entry, Mapping):
-                _check_keys(f"{where}: models.{model}.methods entry", entry, METHOD_KEYS)
+                check_keys(entry_at, entry, METHOD_KEYS)
                 if "method" not in entry and "name" not in entry:
-                    raise ConfigError(f"{where}: models.{model}.methods entry {dict(entry)} needs 'method'")
-            elif not isinstance(entry, str):
-                raise ConfigError(f"{where}: models.{model}.methods entries must be names or mappings, got {entry!r}")
-    for variant in config.get("variants") or []:
-        _check_keys(f"{where}: variants entry", variant, VARIANT_KEYS)
-        if "name" not in variant:
-            raise ConfigError(f"{where}: every variant needs a name")
+                    raise ConfigError(f"{entry_at} {dict(entry)} needs 'method' (a registered method name)")
+                for key in ("name", "method"):
+                    if key in entry:
+                        check_name(f"{entry_at}.{key}", entry[key], "method name")
+                check_mapping(f"{entry_at}.params", entry.get("params"))
+                check_mapping(f"{entry_at}.loop", entry.get("loop"))
+                label = entry.get("name", entry.get("method"))
+            elif isinstance(entry, str):
+                label = check_name(entry_at, entry, "method name")
+            else:
+                raise ConfigError(f"{entry_at} must be a method name or a mapping {{name, method, params}}, got {_show(entry)}")
+            if label in seen:
+                raise ConfigError(
+                    f"{at}.methods lists {label!r} twice (entries {seen[label]} and {position}); give the second one "
+                    f"its own `name:` (results go to a folder named after it)"
+                )
+            seen[label] = position
+        if spec.get("ensemble") is not None:
+            check_name_list(f"{at}.ensemble", spec["ensemble"], "model name")
+        check_mapping(f"{at}.params", spec.get("params"))
+
+    variants = config.get("variants")
+    if variants is not None:
+        if isinstance(variants, (str, Mapping)) or not isinstance(variants, Sequence):
+            raise ConfigError(f"{where}: variants must be a list of {{name, data, loop}} mappings, got {_show(variants)}")
+        names: List[str] = []
+        for position, variant in enumerate(variants):
+            at = f"{where}: variants[{position}]"
+            check_keys(at, variant, VARIANT_KEYS)
+            if "name" not in variant:
+                raise ConfigError(f"{at}: every variant needs a name (it names its results folder)")
+            check_name(f"{at}.name", variant["name"], "variant name")
+            if variant["name"] in names:
+                raise ConfigError(f"{at}: variant name {variant['name']!r} is used twice; give each variant its own name")
+            names.append(variant["name"])
+            check_mapping(f"{at}.data", variant.get("data"))
+            check_mapping(f"{at}.loop", variant.get("loop"))
+
+    figure = config.get("figure")
+    if figure is not None:
+        check_keys(f"{where}: figure", figure, FIGURE_KEYS)
+        if "metrics" in figure:
+            metrics = check_name_list(f"{where}: figure.metrics", figure["metrics"], "metric name")
+            if not metrics:
+                raise ConfigError(f"{where}: figure.metrics is empty; list at least one metric")
+            known = list(task.metrics) if isinstance(task.metrics, (tuple, list)) else list(task().metrics)
+            unknown = [m for m in metrics if m not in known]
+            if unknown:
+                raise ConfigError(
+                    f"{where}: figure.metrics: unknown metric(s) {unknown} for task {config['task']!r}; "
+                    f"the task records {known}"
+                )
+        if "columns" in figure:
+            columns = figure["columns"]
+            if columns not in FIGURE_COLUMNS:
+                raise ConfigError(f"{where}: figure.columns must be one of {list(FIGURE_COLUMNS)}, got {_show(columns)}")
+            if columns == "variant" and not variants:
+                raise ConfigError(f"{where}: figure.columns is 'variant' but the benchmark has no variants; use 'model'")
 
 
 def expand_jobs(
@@ -162,6 +502,11 @@ def expand_jobs(
     variants: Optional[Sequence[str]] = None,
 ) -> List[Job]:
     """The grid of jobs of ``config``, optionally restricted to some models, methods, seeds or variants."""
+    if seeds is not None:
+        seeds = check_seeds("seeds to run (--seeds)", seeds)
+    for label, wanted in (("models", models), ("methods", methods), ("variants", variants)):
+        if wanted is not None:
+            check_name_list(f"{label} to run (--{label})", wanted, label[:-1] + " name")
     variant_list = config.get("variants") or [{"name": None}]
     known_variants = [v["name"] for v in variant_list]
     for label, wanted, known in (
@@ -170,7 +515,8 @@ def expand_jobs(
     ):
         for name in wanted or []:
             if name not in known:
-                raise ConfigError(f"{config['name']}: no {label} {name!r} in this benchmark; it has {known}")
+                has = f"it has {known}" if known else f"it has no {label}s"
+                raise ConfigError(f"{config['name']}: no {label} {name!r} in this benchmark; {has}")
     jobs: List[Job] = []
     for variant in variant_list:
         if variants and variant["name"] not in variants:
@@ -180,7 +526,7 @@ def expand_jobs(
                 continue
             for entry in spec["methods"]:
                 entry = {"method": entry} if isinstance(entry, str) else dict(entry)
-                method_name = entry.get("name", entry.get("method"))
+                method_name: str = entry.get("name") or entry["method"]
                 if methods and method_name not in methods:
                     continue
                 for seed in seeds if seeds is not None else config["seeds"]:
@@ -217,9 +563,23 @@ def parse_overrides(pairs: Sequence[str]) -> Dict[str, Any]:
         if "=" not in pair:
             raise ConfigError(f"--set expects KEY=VALUE (e.g. loop.rounds=3), got {pair!r}")
         key, raw = pair.split("=", 1)
-        node = out
         parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw)
+        if not all(part.strip() for part in parts):
+            raise ConfigError(f"--set {pair!r}: the key must be dotted names (e.g. loop.rounds=3), got {key!r}")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"--set {pair!r}: the value is not valid YAML ({problem}); quote it or fix it") from None
+        node = out
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"--set {pair!r} conflicts with --set {'.'.join(parts[: depth + 1])}={child!r}; give one of them"
+                )
+            node = child
+        if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
+            raise ConfigError(f"--set {pair!r} conflicts with an earlier --set {key}.<...>; give one of them")
+        node[parts[-1]] = value
     return out

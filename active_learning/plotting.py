@@ -51,54 +51,109 @@ METRIC_LABELS = {
     "filter_f1": "Noise filter F1 (clean class)",
     "predicted_noise_ratio": "Predicted noise ratio",
 }
-#: One colour per method family and one line style per calibration variant, identical in every figure.
-_FAMILY_COLOURS = {
-    "activelab": "#d62728",
-    "activelab_ensemble": "#9467bd",
-    "multiannotator": "#d62728",
-    "random": "#7f7f7f",
-    "good_random": "#8c564b",
-    "entropy": "#1f77b4",
-    "uncertainty": "#17becf",
-    "disagreement": "#2ca02c",
-    "active_label_cleaning": "#ff7f0e",
-    "single": "#1f77b4",
-}
-_VARIANT_STYLES = {"": "-", "cleanlab": "--", "rowwise": ":"}
+#: Line style of ActiveLab's calibration choices: solid = the paper's (benchmark) search, dashed = cleanlab 2.9,
+#: dotted = the recommended row-wise search, dash-dot = none / a fixed temperature.
+CALIBRATION_LINESTYLES = {"": "-", "benchmark": "-", "cleanlab": "--", "rowwise": ":", "none": "-."}
 
 
-def method_style(method: str) -> Dict[str, Any]:
-    """Colour and line style of ``method`` (the same in every figure): ActiveLab's calibration variants share the
-    colour of their method with another line style (solid: reproduction, dashed: cleanlab 2.9, dotted: row-wise)."""
+def _registered_metadata(name: str) -> Dict[str, Any]:
+    from .multiannotator.methods import METHODS
+    from .strategies import STRATEGIES
+
+    return METHODS.metadata(name) or STRATEGIES.metadata(name)
+
+
+def method_style(registered: str, calibration: str = "") -> Dict[str, Any]:
+    """Colour, line style and width of a curve, the same in every figure.
+
+    The colour is the ``color`` its method or strategy was registered with (``register_method(name, color=...)``,
+    ``register_strategy(name, color=...)``); a noise-aware strategy registered with ``base=...`` takes its base's
+    colour and a dashed line, so NPC pairs with ProbCover, MaxHerding+NAS with MaxHerding. ActiveLab's calibration
+    choices share its colour with one line style each (:data:`CALIBRATION_LINESTYLES`). A plug-in registered
+    without a colour gets a fixed one derived from its name.
+    """
     import seaborn as sns
 
-    family, variant = method, ""
-    for suffix in ("cleanlab", "rowwise"):
-        if method.endswith("_" + suffix):
-            family, variant = method[: -len(suffix) - 1], suffix
-    colour = _FAMILY_COLOURS.get(family)
-    if colour is None:  # any other method: a fixed colour from its name, stable across figures and runs
-        palette = sns.color_palette("tab20", 20)
-        colour = palette[sum(map(ord, family)) % 20]
-    return {"color": colour, "linestyle": _VARIANT_STYLES[variant], "lw": 2.2 if family.startswith(("activelab", "multi")) else 1.4}
+    meta = _registered_metadata(registered)
+    linestyle = CALIBRATION_LINESTYLES.get(calibration, "-.")
+    if meta.get("base"):
+        base = _registered_metadata(meta["base"])
+        colour, linestyle = base.get("color"), "--"
+    else:
+        colour = meta.get("color")
+    if colour is None:
+        colour = sns.color_palette("tab20", 20)[sum(map(ord, registered)) % 20]
+    return {"color": colour, "linestyle": linestyle, "lw": 2.2 if meta.get("emphasis") else 1.4}
 
 
 MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
 
 
 def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
-    """All finished runs of ``benchmark`` as a long table.
+    """All finished runs of ``benchmark`` as a long table, verified before anything is drawn or summarised.
+
+    Every sidecar (``run_seed<k>.json``) is read and its arrays are verified as a rerun would verify them (they
+    exist, load without pickles, are 1-D, finite, have one value per round and match the sidecar's sha256 where it
+    has one). Unreadable or corrupt results are **not skipped**: a summary or figure that silently drops a seed
+    cannot be trusted, so a ``ValueError`` names the file and what is wrong; ``python -m active_learning run`` then
+    recomputes that job. The seeds of one curve (benchmark, variant, model, method) must come from one config
+    (the sidecars' ``"config"`` apart from ``"seed"``) and one code version (the sidecar's source digest, or its git commit); otherwise a
+    ``ValueError`` names the disagreeing sidecars (rerun the cell with ``--overwrite`` or into another
+    ``--results-dir``). Per-round curves are the sidecar's ``"per_round_metrics"`` plus ActiveLab's diagnostics
+    (temperature, model_weight, mean_annotator_weight) listed under ``"metrics"``.
 
     Returns
     -------
-    DataFrame with columns ``benchmark, variant, model, method, seed, round, metric, value``.
+    DataFrame with columns ``benchmark, variant, model, method, seed, round, metric, value`` and, for the figures'
+    styles, ``registered`` (the registered method or strategy a result name ran) and ``calibration`` (ActiveLab's
+    temperature calibration, ``""`` for other methods).
+
+    Raises
+    ------
+    FileNotFoundError
+        No finished runs of ``benchmark`` under ``results_dir``.
+    ValueError
+        A sidecar or array is unreadable or corrupt, or a curve mixes configs or code versions.
     """
     from .loops.multiannotator import DIAGNOSTICS
+    from .runner import _commit as code_version
+    from .runner import describe_mixed_cell, verify_job_files
+    from .utils.io import config_hash
 
     root = Path(results_dir) / benchmark
+    rerun = f"`python -m active_learning run {benchmark} --results-dir {results_dir}`"
     rows: List[pd.DataFrame] = []
+    curves_of: Dict[tuple, List[tuple]] = {}
     for sidecar in sorted(root.rglob("run_seed*.json")):
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+            problem = None if isinstance(meta, dict) else "is not a JSON object"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            meta, problem = None, f"is not valid JSON or cannot be read ({exc})"
+        if problem is None:
+            missing = [key for key in ("model", "method", "seed", "metrics") if key not in meta]
+            problem = f"lacks the key(s) {missing}" if missing else None
+        if problem is not None:
+            problem = f"{sidecar} {problem}"
+        else:
+            problem = verify_job_files(meta, sidecar.parent)
+            problem = f"{problem} (a result of {sidecar})" if problem else None
+        if problem is not None:
+            raise ValueError(
+                f"cannot load the results of {benchmark}: {problem}. Rerun {rerun} (with the options that made "
+                f"these results): it verifies every finished job and recomputes corrupt ones."
+            )
+        config = meta.get("config")
+        identity = (
+            config_hash({k: v for k, v in config.items() if k != "seed"}) if isinstance(config, dict) else None,
+            code_version(meta),
+        )
+        cell = (meta.get("variant") or "", meta["model"], meta["method"])
+        # what drew the curve: the registered method (its figure style) and, for ActiveLab, its calibration
+        registered = config.get("method", meta["method"]) if isinstance(config, dict) else meta["method"]
+        method_params = config.get("method_params") if isinstance(config, dict) else None
+        calibration = str((method_params or {}).get("calibration", "")) if isinstance(method_params, dict) else ""
+        curves_of.setdefault(cell, []).append((identity, sidecar, config))
         curves = list(meta.get("per_round_metrics", meta["metrics"]))
         # ActiveLab's per-round diagnostics (temperature, w_M, mean w_j); sidecars written by commit e363dda list
         # them under "metrics" only
@@ -107,7 +162,7 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
             path = sidecar.parent / f"{metric}_seed{meta['seed']}.npy"
             if not path.is_file():
                 continue
-            values = np.load(path)
+            values = np.load(path, allow_pickle=False)
             rows.append(
                 pd.DataFrame(
                     {
@@ -119,9 +174,20 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
                         "round": np.arange(values.size),
                         "metric": metric,
                         "value": values,
+                        "registered": registered,
+                        "calibration": calibration,
                     }
                 )
             )
+    mixed = [describe_mixed_cell(cell, entries) for cell, entries in curves_of.items() if len({e[0] for e in entries}) > 1]
+    if mixed:
+        raise ValueError(
+            f"results of {benchmark} under {root} mix runs that must not be averaged into one curve:\n  "
+            + "\n  ".join(mixed)
+            + f"\nRerun each such cell with --overwrite, e.g. `python -m active_learning run {benchmark} --results-dir "
+            f"{results_dir} --models M --methods X [--variants V] --overwrite` (recomputes all its seeds and removes "
+            f"its old files), or run the other config into another --results-dir."
+        )
     if not rows:
         raise FileNotFoundError(
             f"no finished runs of {benchmark!r} under {root}; run `python -m active_learning run {benchmark}` first"
@@ -179,14 +245,27 @@ def plot_benchmark(
     from matplotlib.ticker import MaxNLocator
 
     column_values = sorted(df[columns].unique())
-    methods = sorted(df.method.unique(), key=lambda m: (not m.startswith(("activelab", "multi")), m))
+    methods = sorted(df.method.unique(), key=lambda m: (not m.startswith(("activelab", "multi", "npc", "maxherding_nas")), m))
+    styles = {}
+    for method in methods:
+        rows = df[df.method == method]
+        registered = rows["registered"].iloc[0] if "registered" in rows else method
+        calibration = rows["calibration"].iloc[0] if "calibration" in rows else ""
+        styles[method] = method_style(str(registered), str(calibration or ""))
+    # many panels (e.g. five noise levels) wrap into rows of at most three
+    per_row = min(len(column_values), 3)
+    rows_per_metric = int(np.ceil(len(column_values) / per_row))
     fig, axes = plt.subplots(
-        len(metrics), len(column_values), figsize=(max(6.4, 4.8 * len(column_values)), 3.4 * len(metrics) + 1.2), squeeze=False
+        len(metrics) * rows_per_metric, per_row,
+        figsize=(max(6.4, 4.8 * per_row), 3.4 * len(metrics) * rows_per_metric + 1.2), squeeze=False,
     )
+    for ax in axes.ravel()[len(metrics) * len(column_values):]:
+        ax.set_visible(False)
     handles: Dict[str, Any] = {}
     for row, metric in enumerate(metrics):
         for col, value in enumerate(column_values):
-            ax = axes[row][col]
+            index = row * rows_per_metric * per_row + col
+            ax = axes.ravel()[index]
             panel = df[(df[columns] == value)]
             lows = []
             for method in methods:
@@ -200,7 +279,7 @@ def plot_benchmark(
                     xs = values.index.to_numpy()
                 mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()
                 label = f"{DISPLAY_NAMES.get(method, method)} (n={values.shape[1]})"
-                style = method_style(method)
+                style = styles[method]
                 (line,) = ax.plot(xs, mean, label=label, **style)
                 ax.fill_between(xs, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
                 handles.setdefault(label, line)
@@ -215,7 +294,8 @@ def plot_benchmark(
                 # the lowest mean point sets the limit, not the std bands (one seed's collapse must not squash the curves)
                 top = min(1.0, ax.get_ylim()[1])
                 ax.set_ylim(max(0.0, min(lows) - 0.02), top)
-    ncol = max(1, min(len(handles), 2 * len(column_values), 4))
+    # legend columns that fit the figure's width (about 3.2 inches per entry at this font size)
+    ncol = max(1, min(len(handles), int(fig.get_size_inches()[0] // 3.2)))
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=11)
@@ -235,14 +315,20 @@ def make_figures(
     """
     import matplotlib.pyplot as plt
 
-    if figure is None:
+    import textwrap
+
+    description = benchmark
+    try:
         from .config import load_config
 
-        try:
-            figure = load_config(benchmark).get("figure") or {}
-        except ValueError:
-            figure = {}
+        config = load_config(benchmark)
+        description = str(config.get("description") or benchmark)
+        if figure is None:
+            figure = config.get("figure") or {}
+    except ValueError:
+        figure = figure or {}
     df = load_results(results_dir, benchmark)
+    heading = textwrap.fill(f"{description} (mean ± 1 std over seeds)", 90)
     out = Path(out_dir) if out_dir is not None else Path(results_dir) / benchmark / "figures"
     out.mkdir(parents=True, exist_ok=True)
     paths: List[Path] = []
@@ -253,9 +339,10 @@ def make_figures(
             metrics=figure.get("metrics", ["consensus_accuracy", "model_accuracy"]),
             columns=figure.get("columns", "model"),
             x=x,
-            title=f"{benchmark} (mean ± 1 std over seeds)",
+            title=heading,
         )
-        path = out / f"{benchmark}_{'rounds' if x == 'round' else 'annotations'}.png"  # x: round or label count
+        suffix = {"round": "rounds", "n_annotations": "annotations", "n_labeled": "labeled"}[x]
+        path = out / f"{benchmark}_{suffix}.png"  # x: round, annotations collected or labeled examples
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)
@@ -266,7 +353,7 @@ def make_figures(
             df[df.method.isin(crowdlab_methods)],
             metrics=["temperature", "n_new"],
             columns=figure.get("columns", "model"),
-            title=f"{benchmark}: ActiveLab by temperature calibration",
+            title=textwrap.fill(f"{description}: ActiveLab by temperature calibration", 90),
         )
         path = out / f"{benchmark}_calibration.png"
         fig.savefig(path, dpi=120)

@@ -1,64 +1,257 @@
-"""Run a benchmark grid (variants x models x methods x seeds) in parallel, resumably.
+"""Run a benchmark grid (variants x models x methods x seeds) in parallel, resumably, with results that can be trusted.
 
 * Parallelism: ``joblib.Parallel`` over jobs (``backend="loky"`` processes on one machine), or the same grid on a
   Dask cluster through joblib's Dask backend (``backend="dask"``, ``scheduler="tcp://host:8786"``).
 * Results: each finished job writes ``<results>/<benchmark>[/<variant>]/<model>/<method>/<metric>_seed<k>.npy``
   (1-D, one value per round) and then ``run_seed<k>.json`` (resolved config, its hash, seed, package versions,
-  git commit, wall time). Every file is written atomically; the JSON sidecar is written last and marks the job
-  as finished.
-* Resume: a job whose sidecar exists with the same config hash is skipped; a killed run loses only the jobs that
-  were still running. A sidecar with a *different* config hash stops the run (use another results folder or
-  ``overwrite=True``).
+  git commit, wall time, and per array its length, dtype and the sha256 of its ``.npy`` file). Every file is
+  written atomically; the JSON sidecar is written last and marks the job as finished.
+* Integrity: on every run each finished job is verified (its arrays exist, load, are 1-D, finite, have one value
+  per round and match the digests of the sidecar); a job that fails is recomputed with a
+  :class:`ResultsIntegrityWarning` that names the file and the problem. Sidecars written before digests were
+  recorded are verified without them.
+* Resume: a verified job whose sidecar has the same config hash is skipped; a killed run loses only the jobs that
+  were still running.
+* Cells: the seeds of one (variant, model, method) *cell* form one curve, so they must share one config (apart
+  from the seed) and one code version (the digest of the package's Python source, ``"code"`` in the sidecar;
+  for older sidecars computed from their git commit). Results in a cell made with another config, or finished
+  seeds of another commit when new seeds would be added, are a conflict: the run stops before any work
+  (:class:`ResultsConflictError`), or with ``overwrite=True`` recomputes the whole cell (every sidecar and array of
+  the cell folder is removed first; ``--seeds`` must then include all of the cell's seeds).
+* Locking: one writer per benchmark folder: ``<results>/<benchmark>/.lock`` is held (``filelock``) for the whole
+  run; a second run on the same folder stops at once with :class:`ResultsLockedError`.
+* Progress: the bar counts finished jobs and shows the current round of the running ones (workers write it to
+  small files in a temporary folder outside the results, polled once a second).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
+import shutil
+import tempfile
+import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import Job, deep_update, expand_jobs, load_config, validate_structure
+from .config import ConfigError, Job, deep_update, expand_jobs, load_config, validate_structure
 from .tasks import DataAccess, get_task
-from .utils.io import atomic_save_npy, atomic_write_json, git_commit, package_versions
+from .utils.io import (
+    atomic_save_npy,
+    atomic_write_json,
+    config_hash,
+    git_commit,
+    npy_record,
+    package_source_digest,
+    package_versions,
+    verify_npy,
+)
 
 #: Default results folder (relative to the working directory).
 DEFAULT_RESULTS_DIR = Path("results")
 
+#: Name of the lock file in ``<results>/<benchmark>/``.
+LOCK_NAME = ".lock"
+
+#: Seconds between two looks at the running jobs' rounds (progress bar).
+PROGRESS_INTERVAL_S = 1.0
+
+BACKENDS = ("loky", "dask", "sequential", "threading", "multiprocessing")
+
+_SIDECAR_RE = re.compile(r"run_seed(\d+)\.json")
+
 
 class ResultsConflictError(RuntimeError):
-    """Existing results were produced with a different configuration."""
+    """Existing results were produced with a different configuration or code version."""
+
+
+class ResultsLockedError(RuntimeError):
+    """Another run holds the results folder of this benchmark."""
+
+
+class ResultsDirError(ValueError):
+    """The results folder cannot be written (it is a file, or read-only)."""
+
+
+class SchedulerUnreachableError(RuntimeError):
+    """The Dask scheduler given with ``scheduler=`` could not be reached."""
+
+
+class ResultsIntegrityWarning(UserWarning):
+    """A finished job's files failed verification; the job is recomputed."""
+
+
+# --------------------------------------------------------------------------------------------------- integrity
 
 
 def sidecar_path(job: Job, results_dir: "str | Path") -> Path:
     return job.result_dir(results_dir) / f"run_seed{job.seed}.json"
 
 
-def job_status(job: Job, results_dir: "str | Path") -> str:
-    """``"done"`` (finished with this config), ``"todo"``, or ``"conflict"`` (finished with another config)."""
+def read_sidecar(path: "str | Path") -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """``(meta, None)``, or ``(None, problem)`` when the sidecar cannot be read or is not a JSON object."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        return None, "is not valid JSON (not UTF-8 text)"
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"is not valid JSON ({exc.msg} at line {exc.lineno})"
+    if not isinstance(meta, dict):
+        return None, "is not a JSON object"
+    return meta, None
+
+
+def verify_job_files(meta: Mapping[str, Any], folder: "str | Path") -> Optional[str]:
+    """What is wrong with the arrays a sidecar lists (``"<path> <problem>"``), or ``None`` when all are sound.
+
+    Every array listed under ``"metrics"`` must pass :func:`~active_learning.utils.io.verify_npy`: against its
+    ``"arrays"`` record (length, dtype, sha256) when the sidecar has one, and, for the arrays listed under
+    ``"per_round_metrics"``, with ``"rounds"`` values.
+    """
+    folder = Path(folder)
+    seed, names = meta.get("seed"), meta.get("metrics")
+    if not isinstance(seed, int) or not isinstance(names, list) or not names:
+        return f"{folder / 'run_seed*.json'}: the sidecar lists no seed or no metric arrays"
+    records = meta.get("arrays")
+    if records is not None and not isinstance(records, Mapping):
+        return f"{folder / f'run_seed{seed}.json'}: its 'arrays' entry is not a mapping"
+    per_round = set(meta.get("per_round_metrics") or [])
+    rounds = meta.get("rounds")
+    for name in names:
+        path = folder / f"{name}_seed{seed}.npy"
+        record = None
+        if records is not None:
+            record = records.get(name)
+            if not isinstance(record, Mapping):
+                return f"{path} has no integrity record in its sidecar"
+        length = rounds if name in per_round and isinstance(rounds, int) else None
+        problem = verify_npy(path, record=record, length=length)
+        if problem is not None:
+            return f"{path} {problem}"
+    return None
+
+
+@dataclass
+class _JobCheck:
+    status: str  # "done" | "todo" | "conflict"
+    meta: Optional[Dict[str, Any]] = None
+    problem: Optional[str] = None  # why a present sidecar does not count as finished
+
+
+def _check_job(job: Job, results_dir: "str | Path") -> _JobCheck:
     path = sidecar_path(job, results_dir)
     if not path.is_file():
-        return "todo"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return "todo"
+        return _JobCheck("todo")
+    meta, problem = read_sidecar(path)
+    if meta is None:
+        return _JobCheck("todo", problem=f"{path} {problem}")
+    if not isinstance(meta.get("config_hash"), str):
+        return _JobCheck("todo", problem=f"{path} has no config_hash")
     if meta.get("config_hash") != job.config_hash:
-        return "conflict"
-    metric_files = [job.result_dir(results_dir) / f"{name}_seed{job.seed}.npy" for name in meta.get("metrics", [])]
-    return "done" if metric_files and all(p.is_file() for p in metric_files) else "todo"
+        return _JobCheck("conflict", meta)
+    problem = verify_job_files(meta, path.parent)
+    if problem is not None:
+        return _JobCheck("todo", meta, problem)
+    return _JobCheck("done", meta)
 
 
-def run_job(resolved: Mapping[str, Any], data: DataAccess) -> Dict[str, Any]:
+def _integrity_notice(job: Job, problem: str) -> None:
+    warnings.warn(f"{job.key}: {problem}; recomputing it", ResultsIntegrityWarning, stacklevel=3)
+
+
+def job_status(job: Job, results_dir: "str | Path") -> str:
+    """``"done"`` (finished with this config, files verified), ``"todo"``, or ``"conflict"`` (another config).
+
+    A job whose sidecar exists but is unreadable, or whose arrays fail verification (missing, 0-byte, truncated,
+    not 1-D, wrong length, NaN/inf, digest differs), is ``"todo"``, with a :class:`ResultsIntegrityWarning`.
+    """
+    check = _check_job(job, results_dir)
+    if check.problem is not None:
+        _integrity_notice(job, check.problem)
+    return check.status
+
+
+def _config_without_seed(config: Any) -> Optional[str]:
+    if not isinstance(config, Mapping):
+        return None
+    return config_hash({k: v for k, v in config.items() if k != "seed"})
+
+
+def _commit(meta: Mapping[str, Any]) -> Optional[str]:
+    """The code version of a sidecar: the digest of the package source it was made with (``"code"``; for older
+    sidecars computed from their git commit with git), else the git commit itself."""
+    code = meta.get("code")
+    if isinstance(code, str):
+        return code
+    git = meta.get("git")
+    commit = git.get("commit") if isinstance(git, Mapping) else None
+    if commit and not (git or {}).get("dirty"):
+        return package_source_digest(commit) or commit
+    return commit
+
+
+def describe_mixed_cell(cell: tuple, entries: List[tuple]) -> str:
+    """One line for :func:`~active_learning.plotting.load_results`: which sidecars of a curve disagree, and on what.
+
+    ``entries``: ``((config hash without seed, git commit), sidecar path, config)`` per sidecar of the cell.
+    """
+    groups: Dict[tuple, List[tuple]] = {}
+    for identity, sidecar, config in entries:
+        groups.setdefault(identity, []).append((sidecar, config))
+    name = "/".join(part for part in cell if part)
+    parts = []
+    for (_, commit), members in groups.items():
+        files = ", ".join(str(s) for s, _ in members[:4]) + (f" and {len(members) - 4} more" if len(members) > 4 else "")
+        parts.append(f"[code {commit}: {files}]")
+    configs = [members[0][1] for members in groups.values()]
+    differ = config_differences(configs[0], configs[1]) if len(configs) > 1 else []
+    commits = {identity[1] for identity in groups}
+    what = []
+    if differ or len({identity[0] for identity in groups}) > 1:
+        what.append("configs differ" + (f" in {', '.join(differ[:6])}" if differ else ""))
+    if len(commits) > 1:
+        what.append("code versions differ")
+    return f"{name}: {' and '.join(what)}: " + " vs ".join(parts)
+
+
+def config_differences(a: Any, b: Any, prefix: str = "") -> List[str]:
+    """Dotted keys where two (nested) configs differ, ignoring ``seed`` at the top level."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return [prefix or "config"] if a != b else []
+    out: List[str] = []
+    for key in sorted(set(a) | set(b)):
+        if not prefix and key == "seed":
+            continue
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if key not in a or key not in b:
+            out.append(name)
+        else:
+            out.extend(config_differences(a[key], b[key], name))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- writing
+
+
+def run_job(
+    resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None
+) -> Dict[str, Any]:
     """Run one job in a worker process; returns its metrics and timing (the driver writes the files)."""
     start = time.perf_counter()
-    metrics = get_task(resolved["task"]).run(resolved, data)
+    metrics = get_task(resolved["task"]).run(resolved, data, on_round)
     return {"metrics": metrics, "wall_time_s": time.perf_counter() - start}
 
 
@@ -72,16 +265,24 @@ def write_job_results(
     """Write a finished job's metric arrays, then its JSON sidecar (atomically, in that order).
 
     ``per_round`` names the arrays that hold one value per round (default: all); other arrays (e.g. the
-    selected indices of a run) are saved the same way but not plotted as curves.
+    selected indices of a run) are saved the same way but not plotted as curves. An existing sidecar of the job
+    is removed first, so that a write interrupted half-way never leaves an old sidecar over new arrays. The
+    sidecar records, per array, its length, dtype, sha256 and number of NaN/inf values (``"arrays"``).
     """
     out_dir = job.result_dir(results_dir)
     metrics: Mapping[str, np.ndarray] = outcome["metrics"]
     per_round_names = [name for name in (per_round if per_round is not None else sorted(metrics)) if name in metrics]
-    for name, values in metrics.items():
-        values = np.asarray(values)
+    arrays = {name: np.asarray(values) for name, values in metrics.items()}
+    for name, values in arrays.items():
         if values.ndim != 1:
             raise ValueError(f"metric {name!r} of {job.key} must be 1-D (one value per round), got shape {values.shape}")
-        atomic_save_npy(out_dir / f"{name}_seed{job.seed}.npy", values)
+    path = sidecar_path(job, results_dir)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    records = {}
+    for name, values in arrays.items():
+        digest = atomic_save_npy(out_dir / f"{name}_seed{job.seed}.npy", values)
+        records[name] = npy_record(values, digest)
     meta = {
         "job": job.key,
         "benchmark": job.benchmark,
@@ -93,24 +294,105 @@ def write_job_results(
         "config": job.resolved,
         "metrics": sorted(metrics),
         "per_round_metrics": per_round_names,
-        "rounds": int(len(metrics[per_round_names[0]])) if per_round_names else 0,
+        "rounds": int(len(arrays[per_round_names[0]])) if per_round_names else 0,
+        "arrays": records,
         "wall_time_s": round(float(outcome["wall_time_s"]), 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **provenance,
     }
-    path = sidecar_path(job, results_dir)
     atomic_write_json(path, meta)
     return path
 
 
+# --------------------------------------------------------------------------------------------------- validation
+
+
+def _check_results_dir(folder: Path) -> None:
+    """Raise :class:`ResultsDirError` unless ``folder`` exists as a writable folder or can be created."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ResultsDirError(
+            f"cannot write results under {folder}: {probe} is a file, not a folder; pass another --results-dir"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ResultsDirError(
+            f"cannot write results under {folder}: the folder {probe} is not writable; fix its permissions or pass "
+            f"another --results-dir"
+        )
+
+
+def _check_grid(config: Mapping[str, Any], jobs: Sequence[Job]) -> None:
+    seeds = list(config["seeds"])
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicates:
+        raise ConfigError(f"{config['name']}: seeds {seeds} list seed(s) {duplicates} more than once")
+    keys = [job.key for job in jobs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ConfigError(
+            f"{config['name']}: job(s) {repeated[:5]} appear more than once (a seed or a method name given twice); "
+            f"each would overwrite the other's files"
+        )
+
+
+def _check_backend(backend: str, scheduler: Optional[str]) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use 'loky' (default), 'dask', 'sequential' or 'threading'")
+    if scheduler and backend != "dask":
+        raise ValueError(
+            f"a Dask scheduler ({scheduler}) was given with backend={backend!r}; it is only used with backend='dask' "
+            f"(--backend dask)"
+        )
+
+
 @contextlib.contextmanager
-def _backend(backend: str, scheduler: Optional[str]) -> Iterator[None]:
+def _results_lock(folder: Path, timeout: float) -> Iterator[Path]:
+    from filelock import FileLock, Timeout
+
+    lock_path = folder / LOCK_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path))
+        lock.acquire(timeout=max(float(timeout), 0.0))
+    except Timeout:
+        raise ResultsLockedError(
+            f"another run is writing into {folder} (it holds the lock {lock_path}); wait for it to finish, or use "
+            f"another --results-dir. If no such run exists, the lock is free and this is a bug."
+        ) from None
+    except OSError as exc:
+        raise ResultsDirError(f"cannot write results under {folder}: {exc}; pass another --results-dir") from exc
+    try:
+        yield lock_path
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------------------------------- backends
+
+
+@contextlib.contextmanager
+def _backend(backend: str, scheduler: Optional[str], scheduler_timeout: float = 10.0) -> Iterator[None]:
     import joblib
 
     if backend == "dask":
-        from dask.distributed import Client
+        try:
+            from dask.distributed import Client
+        except ImportError as exc:
+            raise ImportError("backend='dask' needs dask.distributed: pip install 'dask[distributed]'") from exc
 
-        client = Client(scheduler) if scheduler else Client(processes=False)
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout=scheduler_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerUnreachableError(
+                    f"cannot reach the Dask scheduler at {scheduler} within {scheduler_timeout:g} s ({exc}). Start it "
+                    f"(`dask scheduler`, then `dask worker {scheduler}` on the workers), check the address and that "
+                    f"its port is open, or drop --scheduler to run on a local Dask cluster. No job was started."
+                ) from exc
+        else:
+            client = Client(processes=False)
         try:
             with joblib.parallel_config(backend="dask"):
                 yield
@@ -123,13 +405,164 @@ def _backend(backend: str, scheduler: Optional[str]) -> Iterator[None]:
         raise ValueError(f"unknown backend {backend!r}; use 'loky' (default), 'dask' or 'sequential'")
 
 
+def _shutdown_loky_workers() -> None:
+    """Kill the processes of loky's reusable executor (the workers of joblib's ``loky`` backend), if any."""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:  # pragma: no cover
+        return
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is None:
+        return
+    with contextlib.suppress(Exception):
+        if hasattr(executor, "terminate"):
+            executor.terminate(kill_workers=True)
+        else:  # pragma: no cover
+            executor.shutdown(wait=True, kill_workers=True)
+
+
+# --------------------------------------------------------------------------------------------------- progress
+
+
+def _progress_writer(progress_dir: Optional[str], index: int, resolved: Mapping[str, Any]) -> Optional[Callable[[int], None]]:
+    """The ``on_round`` callback of a worker: writes ``"<round> <rounds>"`` to ``<progress_dir>/<index>``."""
+    if not progress_dir:
+        return None
+    total = (resolved.get("loop") or {}).get("rounds")
+    path = os.path.join(progress_dir, str(index))
+    tmp = os.path.join(progress_dir, f".{index}.tmp")
+
+    def on_round(round_index: int) -> None:
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(f"{int(round_index) + 1} {total if isinstance(total, int) else ''}")
+            os.replace(tmp, path)
+        except OSError:  # progress is best effort (e.g. a remote Dask worker without this folder)
+            pass
+
+    return on_round
+
+
+class _RoundProgress:
+    """Polls the workers' progress files about once a second and shows them in the bar's postfix."""
+
+    def __init__(self, bar: Any, lock: threading.Lock, interval: float = 1.0) -> None:
+        self.bar, self.lock, self.interval = bar, lock, interval
+        self.dir = tempfile.mkdtemp(prefix="al-progress-")
+        self.finished: set = set()
+        self.last = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="al-progress", daemon=True)
+        self._thread.start()
+
+    def running(self) -> str:
+        entries = []
+        try:
+            names = os.listdir(self.dir)
+        except OSError:
+            return ""
+        for name in names:
+            if not name.isdigit() or int(name) in self.finished:
+                continue
+            try:
+                with open(os.path.join(self.dir, name), encoding="utf-8") as handle:
+                    done, _, total = handle.read().partition(" ")
+                entries.append((int(name), f"{int(done)}/{total}" if total.strip() else f"round {int(done)}"))
+            except (OSError, ValueError):
+                continue
+        if not entries:
+            return ""
+        shown = ", ".join(text for _, text in sorted(entries)[:8]) + (", ..." if len(entries) > 8 else "")
+        return f"{len(entries)} running: {shown}"
+
+    def show(self) -> None:
+        running = self.running()
+        text = " | ".join(part for part in (running, self.last) if part)
+        with self.lock:
+            self.bar.set_postfix_str(text, refresh=True)
+
+    def job_done(self, index: int, last: str) -> None:
+        self.finished.add(index)
+        self.last = last
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(Exception):
+                self.show()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------- the grid
+
+
 @dataclass
 class GridReport:
     """What :func:`run_grid` did."""
 
     ran: List[str] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
+    #: jobs recomputed because their files failed verification
+    repaired: List[str] = field(default_factory=list)
+    #: cells (``benchmark[/variant]/model/method``) recomputed as a whole because of ``overwrite=True``
+    overwritten: List[str] = field(default_factory=list)
+    #: old files removed from overwritten cells
+    removed: List[str] = field(default_factory=list)
     wall_time_s: float = 0.0
+
+
+def _cell_name(job: Job) -> str:
+    return job.key.split("#", 1)[0]
+
+
+def _cell_files(folder: Path) -> List[Path]:
+    """The sidecars and result arrays of a cell folder (what ``overwrite`` removes)."""
+    if not folder.is_dir():
+        return []
+    sidecars = sorted(p for p in folder.glob("run_seed*.json") if _SIDECAR_RE.fullmatch(p.name))
+    arrays = sorted(p for p in folder.glob("*_seed*.npy") if re.fullmatch(r".+_seed\d+\.npy", p.name))
+    return sidecars + arrays  # sidecars first: a removal interrupted half-way leaves no sidecar over missing arrays
+
+
+def _plan_cell(
+    cell_jobs: List[Job], results_dir: "str | Path", current_commit: Optional[str]
+) -> Tuple[Dict[int, _JobCheck], List[str]]:
+    """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict)."""
+    folder = cell_jobs[0].result_dir(results_dir)
+    checks = {job.seed: _check_job(job, results_dir) for job in cell_jobs}
+    reference = _config_without_seed(cell_jobs[0].resolved)
+    reasons: List[str] = []
+    different = [str(sidecar_path(job, results_dir)) for job in cell_jobs if checks[job.seed].status == "conflict"]
+    finished: List[Dict[str, Any]] = [c.meta for c in checks.values() if c.status == "done" and c.meta is not None]
+    if folder.is_dir():
+        for path in sorted(folder.glob("run_seed*.json")):
+            match = _SIDECAR_RE.fullmatch(path.name)
+            if not match or int(match.group(1)) in checks:
+                continue
+            meta, problem = read_sidecar(path)
+            if meta is None:
+                warnings.warn(f"{path} {problem} (seed {match.group(1)} is not part of this run)", ResultsIntegrityWarning, stacklevel=3)
+                continue
+            if _config_without_seed(meta.get("config")) != reference:
+                different.append(f"{path} (seed {match.group(1)}, not in this run)")
+            else:
+                finished.append(meta)
+    if different:
+        reasons.append(f"made with a different config: {', '.join(different)}")
+    commits = {_commit(meta) for meta in finished}
+    pending = sorted(seed for seed, check in checks.items() if check.status == "todo")
+    if len(commits) > 1:
+        reasons.append(f"its finished seeds come from different code versions (source digests {sorted(map(str, commits))})")
+    elif pending and commits and commits != {current_commit}:
+        reasons.append(
+            f"its finished seeds were made by code version {next(iter(commits))}, this code is {current_commit} "
+            f"(digest of active_learning/**/*.py; run the missing seeds from the checkout that made the others): "
+            f"running seed(s) {pending} would mix code versions in one curve"
+        )
+    return checks, reasons
 
 
 def run_grid(
@@ -144,12 +577,18 @@ def run_grid(
     n_jobs: int = 1,
     backend: str = "loky",
     scheduler: Optional[str] = None,
+    scheduler_timeout: float = 10.0,
     data: DataAccess = DataAccess(),
     overwrite: bool = False,
     progress: bool = True,
     on_result: Optional[Callable[[Job, Mapping[str, Any]], None]] = None,
+    lock_timeout: float = 0.0,
 ) -> GridReport:
     """Run every unfinished job of a benchmark grid and write its results.
+
+    Before any job starts, the config, the grid (no seed or job twice), the backend options and the results
+    folder (writable) are checked, the benchmark's results folder is locked, every finished job is verified and
+    the cells are checked for conflicts (see the module docstring).
 
     Parameters
     ----------
@@ -164,63 +603,166 @@ def run_grid(
         Jobs run at once (``-1`` = all cores; with Dask, the cluster's workers).
     backend : {"loky", "dask", "sequential", "threading"}, default="loky"
     scheduler : str, optional
-        Dask scheduler address (``tcp://host:8786``); without it a local in-process Dask cluster is started.
+        Dask scheduler address (``tcp://host:8786``, only with ``backend="dask"``); without it a local in-process
+        Dask cluster is started.
+    scheduler_timeout : float, default=10
+        Seconds to wait for the scheduler before :class:`SchedulerUnreachableError` (raised before any job).
     data : DataAccess
         Where dataset files are read from.
     overwrite : bool, default=False
-        Recompute jobs whose existing results came from a different config instead of stopping.
+        Recompute, as a whole, every (variant, model, method) cell whose existing results conflict with this run
+        (another config, or another code version) instead of stopping: all sidecars and arrays of the cell folder
+        are removed (also those of seeds no longer in the config) and every seed of the cell is recomputed. The
+        run must then include all of the cell's seeds (no ``seeds=`` that leaves some out): a ``ValueError`` is
+        raised otherwise, before any work.
     progress : bool, default=True
-        Show a progress bar over the grid.
+        Show a progress bar over the grid (with the current round of the running jobs).
     on_result : callable, optional
         Called as ``on_result(job, outcome)`` in the calling process right after a job's results are written
         (``outcome`` holds its metrics and ``wall_time_s``); e.g. to log or to keep a ledger of a long run.
+    lock_timeout : float, default=0
+        Seconds to wait for another run on the same benchmark folder to finish; then (or at once with 0)
+        :class:`ResultsLockedError`.
+
+    Raises
+    ------
+    ConfigError, KeyError, ValueError
+        Invalid config or grid (e.g. a seed listed twice), ``scheduler`` without ``backend="dask"``, an
+        ``overwrite`` that would recompute only part of a cell.
+    ResultsDirError
+        The results path is a file or a read-only folder.
+    ResultsLockedError
+        Another run holds ``<results_dir>/<benchmark>/.lock``.
+    ResultsConflictError
+        Existing results conflict with this run and ``overwrite`` is not set.
+    SchedulerUnreachableError
+        ``backend="dask"`` and the scheduler cannot be reached.
     """
     import joblib
 
-    if isinstance(config_or_name, str):
-        config = load_config(config_or_name, overrides)
-    else:
+    if isinstance(config_or_name, (str, os.PathLike)):
+        config = load_config(str(config_or_name), overrides)
+    elif isinstance(config_or_name, Mapping):
         config = deep_update(dict(config_or_name), overrides or {})
         validate_structure(config)
+    else:
+        raise ConfigError(
+            f"run_grid needs a benchmark name, a YAML path or a config mapping, got {type(config_or_name).__name__}"
+        )
     jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants)
+    _check_grid(config, jobs)
+    _check_backend(backend, scheduler)
     task = get_task(config["task"])
     task.validate(jobs, data)
+    bench_dir = Path(results_dir) / config["name"]
+    _check_results_dir(bench_dir)
 
     report = GridReport()
-    todo: List[Job] = []
-    for job in jobs:
-        status = job_status(job, results_dir)
-        if status == "done":
-            report.skipped.append(job.key)
-        elif status == "conflict" and not overwrite:
+    code_version = package_source_digest()
+    provenance = {"versions": package_versions(), "git": git_commit(), "code": code_version}
+    with _results_lock(bench_dir, lock_timeout):
+        cells: Dict[str, List[Job]] = {}
+        for job in jobs:
+            cells.setdefault(_cell_name(job), []).append(job)
+        todo: List[Job] = []
+        conflicts: List[str] = []
+        replace: List[Path] = []
+        notices: List[Tuple[Job, str]] = []
+        for cell, cell_jobs in cells.items():
+            checks, reasons = _plan_cell(cell_jobs, results_dir, code_version)
+            if reasons and not overwrite:
+                conflicts.append(f"{cell}: " + "; ".join(reasons))
+                continue
+            if reasons:
+                left_out = [s for s in config["seeds"] if s not in checks]
+                if left_out:
+                    raise ValueError(
+                        f"--overwrite recomputes whole cells (all seeds of a (variant, model, method)), but cell {cell} "
+                        f"conflicts with this run ({'; '.join(reasons)}) and its seed(s) {left_out} are not in this run; "
+                        f"rerun without --seeds (or with all of {list(config['seeds'])}). Nothing was changed."
+                    )
+                replace.append(cell_jobs[0].result_dir(results_dir))
+                report.overwritten.append(cell)
+                todo.extend(cell_jobs)
+                continue
+            for job in cell_jobs:
+                check = checks[job.seed]
+                if check.status == "done":
+                    report.skipped.append(job.key)
+                    continue
+                if check.problem is not None:
+                    notices.append((job, check.problem))
+                    report.repaired.append(job.key)
+                todo.append(job)
+        if conflicts:
             raise ResultsConflictError(
-                f"{sidecar_path(job, results_dir)} holds results of {job.key} made with a different config. "
-                f"Use another --results-dir, or --overwrite to recompute them."
+                f"results in {bench_dir} conflict with this run (one curve must come from one config and one code "
+                f"version):\n  " + "\n  ".join(conflicts) + "\nUse another --results-dir, or --overwrite to recompute "
+                "these cells as a whole (their old files are removed)."
             )
-        else:
-            todo.append(job)
+        for job, problem in notices:
+            _integrity_notice(job, problem)
 
-    provenance = {"versions": package_versions(), "git": git_commit()}
-    start = time.perf_counter()
-    bar = tqdm(total=len(jobs), initial=len(report.skipped), desc=config["name"], unit="run", disable=not progress)
-    try:
-        if todo:
-            with _backend(backend, scheduler):
-                parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-                outcomes = parallel(joblib.delayed(_run_indexed)(index, job.resolved, data) for index, job in enumerate(todo))
-                for index, outcome in outcomes:
-                    job = todo[index]
-                    write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics)
-                    report.ran.append(job.key)
-                    if on_result is not None:
-                        on_result(job, outcome)
-                    bar.set_postfix_str(f"{job.model}/{job.method} seed {job.seed}: {outcome['wall_time_s']:.0f}s")
-                    bar.update(1)
-    finally:
-        bar.close()
-    report.wall_time_s = time.perf_counter() - start
+        start = time.perf_counter()
+        bar = tqdm(total=len(jobs), initial=len(report.skipped), desc=config["name"], unit="run", disable=not progress)
+        bar_lock = threading.Lock()
+        rounds: Optional[_RoundProgress] = None
+        try:
+            if todo:
+                with _backend(backend, scheduler, scheduler_timeout):
+                    for folder in replace:
+                        for path in _cell_files(folder):
+                            with contextlib.suppress(FileNotFoundError):
+                                path.unlink()
+                            report.removed.append(str(path))
+                    if progress:
+                        rounds = _RoundProgress(bar, bar_lock, PROGRESS_INTERVAL_S)
+                    progress_dir = rounds.dir if rounds is not None else None
+                    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+                    outcomes = parallel(
+                        joblib.delayed(_run_indexed)(index, job.resolved, data, progress_dir)
+                        for index, job in enumerate(todo)
+                    )
+                    try:
+                        for index, outcome in outcomes:
+                            job = todo[index]
+                            write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics)
+                            report.ran.append(job.key)
+                            if on_result is not None:
+                                on_result(job, outcome)
+                            last = f"last: {job.model}/{job.method} seed {job.seed} {outcome['wall_time_s']:.0f}s"
+                            if rounds is not None:
+                                rounds.job_done(index, last)
+                            with bar_lock:
+                                bar.update(1)
+                            if rounds is not None:
+                                rounds.show()
+                    except BaseException:
+                        _abort(outcomes, backend)
+                        raise
+        finally:
+            if rounds is not None:
+                rounds.close()
+            bar.close()
+        report.wall_time_s = time.perf_counter() - start
     return report
 
 
-def _run_indexed(index: int, resolved: Mapping[str, Any], data: DataAccess) -> Any:
-    return index, run_job(resolved, data)
+def _abort(outcomes: Any, backend: str) -> None:
+    """Stop the jobs still running after an error or Ctrl-C in the driver (kills loky workers within seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.suppress(Exception):
+            outcomes.close()  # joblib aborts the remaining tasks (for loky: kills its workers)
+    if backend == "loky":
+        _shutdown_loky_workers()
+
+
+def _run_indexed(index: int, resolved: Mapping[str, Any], data: DataAccess, progress_dir: Optional[str] = None) -> Any:
+    on_round = _progress_writer(progress_dir, index, resolved)
+    try:
+        return index, run_job(resolved, data, on_round)
+    finally:
+        if progress_dir:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(progress_dir, str(index)))

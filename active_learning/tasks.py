@@ -6,15 +6,29 @@ before any job starts (:meth:`Task.validate`: names, budgets, data files) and ru
 
 from __future__ import annotations
 
+import inspect
+import typing
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
-from ._registry import Registry
-from .config import ConfigError, Job
+from ._registry import Registry, UnknownNameError
+from .config import (
+    ConfigError,
+    Job,
+    UnknownConfigNameError,
+    accepted_parameters,
+    build_checked,
+    check_int,
+    check_keys,
+    check_mapping,
+    check_typed_settings,
+    is_number,
+    lookup,
+)
 from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
 
@@ -44,6 +58,126 @@ class Task(ABC):
 
 
 TASKS: Registry[Type[Task]] = Registry("task")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# validation helpers shared by the tasks (they only read a job's settings; running a job does not go through them)
+
+#: Options of ``dataset:`` that the runner passes itself (from ``--data-root``, ``--data-mirror``, ``--no-download``).
+DATA_ACCESS_OPTIONS = ("root", "mirror", "download")
+
+
+def _context(job: Job) -> str:
+    """`` (variant X)`` for jobs of a variant (their data and loop settings are merged with the variant's)."""
+    return f" (variant {job.variant})" if job.variant else ""
+
+
+def _type_hints(obj: Any) -> Dict[str, Any]:
+    try:
+        return typing.get_type_hints(obj)
+    except Exception:  # annotations that cannot be evaluated: check names only
+        return {}
+
+
+def check_dataset_options(where: str, dataset: Any, extra: Sequence[str] = ()) -> Tuple[str, Dict[str, Any], Any]:
+    """``dataset: {name, **options}`` checked against the registered loader's signature; returns
+    ``(name, options, loader)``. ``extra`` names options the task consumes itself (e.g. ``encoder``)."""
+    from .datasets import DATASETS
+
+    options = dict(check_mapping(where, dataset))
+    name = options.pop("name", None)
+    if name is None:
+        raise ConfigError(f"{where}.name is required; name a registered dataset (`python -m active_learning list datasets`)")
+    loader = lookup(f"{where}.name", DATASETS, name)
+    reserved = sorted(set(options) & set(DATA_ACCESS_OPTIONS))
+    if reserved:
+        raise ConfigError(
+            f"{where}: {reserved} cannot be set in a config; use --data-root, --data-mirror or --no-download"
+        )
+    names, open_ended = accepted_parameters(loader)
+    valid = [n for n in names if n not in DATA_ACCESS_OPTIONS] + list(extra)
+    unknown = sorted(set(options) - set(valid))
+    if unknown and not open_ended:
+        raise ConfigError(f"{where}: unknown option(s) {unknown} for dataset {name!r}; valid options are {sorted(valid)}")
+    check_typed_settings(where, {k: v for k, v in options.items() if k not in extra}, _type_hints(loader), "dataset options")
+    return name, options, loader
+
+
+def load_checked(where: str, name: str, options: Mapping[str, Any], data: "DataAccess", **more: Any) -> Any:
+    """Load a dataset for validation; a bad option value becomes a :class:`ConfigError` at ``where`` (a missing
+    file stays a :class:`~active_learning.datasets.DatasetFileNotFoundError`, whose message says where to put it)."""
+    from .datasets import load
+
+    try:
+        return load(name, root=data.root, mirror=data.mirror, download=data.download, **options, **more)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, UnknownNameError):
+            raise UnknownConfigNameError(f"{where}: {exc}") from None
+        raise ConfigError(f"{where}: invalid options for dataset {name!r}: {exc}") from None
+
+
+def check_model_params(where: str, factory: Callable[..., Any], model: str, params: Any) -> None:
+    """Model hyper-parameters against the estimator the factory builds: names from its ``get_params()`` (or its
+    constructor's signature), values through scikit-learn's own parameter validation when it has one."""
+    params = dict(check_mapping(where, params))
+    if "random_state" in params:
+        raise ConfigError(f"{where}: random_state cannot be set (every run seeds its models from the run seed); remove it")
+    try:
+        default = factory(random_state=0)
+    except Exception:  # a factory that needs parameters: rely on the call below
+        default = None
+    if default is not None:
+        if hasattr(default, "get_params"):
+            valid, open_ended = sorted(default.get_params(deep=False)), False
+        else:
+            valid, open_ended = accepted_parameters(type(default))
+        valid = [v for v in valid if v != "random_state"]
+        unknown = sorted(set(params) - set(valid))
+        if unknown and not open_ended:
+            raise ConfigError(
+                f"{where}: unknown hyper-parameter(s) {unknown} for model {model!r} ({type(default).__name__}); "
+                f"valid names are {valid}"
+            )
+    try:
+        estimator = factory(random_state=0, **params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: invalid hyper-parameters {params} for model {model!r}: {exc}") from None
+    validate = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2: checks types and ranges
+    if callable(validate):
+        try:
+            validate()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: invalid hyper-parameter value for model {model!r}: {exc}") from None
+
+
+def _fraction(low: float, high: float, low_open: bool, high_open: bool) -> Tuple[Callable[[Any], bool], str]:
+    def ok(value: Any) -> bool:
+        if not is_number(value):
+            return False
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        return bool(above and below)
+
+    return ok, f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+
+
+def _at_least(minimum: int) -> Tuple[Callable[[Any], bool], str]:
+    return (lambda value: value is None or value >= minimum), f"an integer >= {minimum}"
+
+
+#: Ranges of ``build_tabular_pool``'s numeric arguments (its signature gives the names and types; keys not
+#: listed here are only type-checked).
+POOL_RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
+    "seed": _at_least(0),
+    "subset_seed": _at_least(0),
+    "n_annotators": _at_least(1),
+    "max_initial_per_example": _at_least(1),
+    "test_fraction": _fraction(0.0, 1.0, True, True),
+    "unlabeled_fraction": _fraction(0.0, 1.0, False, True),
+    "trace_fraction": _fraction(0.0, 1.0, True, False),
+    "drop_prob": _fraction(0.0, 1.0, False, False),
+    "subset_per_class": ((lambda value: value is None or all(v >= 0 for v in value)), "a list of integers >= 0"),
+}
 
 
 def get_task(name: str) -> Task:
@@ -98,20 +232,106 @@ class MultiAnnotatorTask(Task):
     def _model_params(resolved: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
         return {resolved["model"]: dict(resolved["model_params"])}
 
+    @staticmethod
+    def _check_loop(where: str, loop: Any) -> Any:
+        """Loop settings against :class:`MultiAnnotatorLoopConfig` (its fields, their types, its own checks)."""
+        from .loops.multiannotator import MultiAnnotatorLoopConfig
+
+        loop = check_mapping(where, loop)
+        valid = [f.name for f in fields(MultiAnnotatorLoopConfig)]
+        unknown = sorted(set(loop) - set(valid))
+        if unknown:
+            raise ConfigError(f"{where}: invalid loop settings: unknown key(s) {unknown}; valid keys are {valid}")
+        check_typed_settings(where, loop, _type_hints(MultiAnnotatorLoopConfig), "loop settings")
+        try:
+            return MultiAnnotatorLoopConfig(**loop)
+        except UnknownNameError as exc:
+            raise UnknownConfigNameError(f"{where}: invalid loop settings: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: invalid loop settings: {exc}") from None
+
+    @staticmethod
+    def _check_data(where: str, settings: Any) -> Dict[str, Any]:
+        """``data:`` against the keyword arguments of :func:`build_tabular_pool` (names, types, ranges)."""
+        from .multiannotator.data import build_tabular_pool
+
+        settings = dict(check_mapping(where, settings))
+        parameters = inspect.signature(build_tabular_pool).parameters
+        valid = [n for n, p in parameters.items() if p.kind == p.KEYWORD_ONLY]
+        unknown = sorted(set(settings) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"{where}: invalid data settings: unknown key(s) {unknown}; valid keys are {valid} "
+                f"(the arguments of build_tabular_pool)"
+            )
+        missing = [n for n in valid if parameters[n].default is inspect.Parameter.empty and n not in settings]
+        if missing:
+            raise ConfigError(f"{where}: invalid data settings: missing required key(s) {missing}; add them")
+        check_typed_settings(where, settings, _type_hints(build_tabular_pool), "data settings")
+        for key, (ok, text) in POOL_RANGES.items():
+            if key in settings and settings[key] is not None and not ok(settings[key]):
+                raise ConfigError(f"{where}.{key} must be {text}, got {settings[key]!r}; fix the data settings")
+        return settings
+
+    def _validated_pool(self, job: Job, data: DataAccess) -> Any:
+        """The pool of a job, built as :meth:`_pool` builds it, with every error pointing at its config key."""
+        from .multiannotator.data import build_tabular_pool
+
+        resolved = job.resolved
+        name = resolved["benchmark"]
+        settings = self._check_data(f"{name}: data{_context(job)}", resolved["data"])
+        dataset_name, options, _ = check_dataset_options(f"{name}: dataset", resolved["dataset"])
+        dataset = load_checked(f"{name}: dataset", dataset_name, options, data)
+        n_classes = getattr(dataset, "n_classes", None)
+        trace = settings.get("trace_fraction", inspect.signature(build_tabular_pool).parameters["trace_fraction"].default)
+        if isinstance(n_classes, int) and n_classes > 1 and trace * n_classes <= 1:
+            raise ConfigError(
+                f"{name}: data{_context(job)}.trace_fraction={trace} is too low for the {n_classes} classes of "
+                f"{dataset_name!r}: the noise matrix needs a trace above 1, so use a value above {1 / n_classes:.3g}"
+            )
+        try:
+            return build_tabular_pool(dataset, **settings)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ConfigError(f"{name}: data{_context(job)}: invalid data settings: {exc}") from None
+
+    @staticmethod
+    def _initial_class_counts(pool: Any, loop: Any, seed: int) -> np.ndarray:
+        """Class counts of the round-0 consensus labels (the loop's majority vote, on its consensus stream)."""
+        from .annotators import AnnotationStore
+        from .multiannotator.consensus import CONSENSUS
+
+        store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)
+        table = store.wide(store.labeled_examples())
+        consensus_rng = np.random.default_rng(seed).spawn(5)[3]
+        labels = CONSENSUS.get("majority_vote")(table, None, consensus_rng, tie_break=loop.tie_break)
+        return np.bincount(np.asarray(labels, dtype=np.int64), minlength=pool.n_classes)
+
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
         from .models import MODELS
         from .multiannotator.methods import METHODS
 
         pools: Dict[str, Any] = {}
+        checked: Dict[str, Any] = {}
+        counts: Dict[str, np.ndarray] = {}
         for job in jobs:
             resolved = job.resolved
-            METHODS.get(resolved["method"])
-            for member in self._members(resolved) + [resolved["model"]]:
-                MODELS.get(member)
-            loop = self._loop_config(resolved)
+            name = resolved["benchmark"]
+            model = resolved["model"]
+            settings_key = repr((resolved["variant"], model, resolved["method_name"]))
+            if settings_key not in checked:  # the same for every seed
+                at = f"{name}: models.{model}.methods[{resolved['method_name']}]"
+                method_class = lookup(f"{at}.method", METHODS, resolved["method"])
+                build_checked(f"{at}.params", method_class, resolved["method_params"], f"method {resolved['method']!r}")
+                factory = lookup(f"{name}: models.{model}", MODELS, model)
+                for position, member in enumerate(resolved["ensemble"]):
+                    lookup(f"{name}: models.{model}.ensemble[{position}]", MODELS, member)
+                self._members(resolved)
+                check_model_params(f"{name}: models.{model}.params", factory, model, resolved["model_params"])
+                checked[settings_key] = self._check_loop(f"{name}: loop{_context(job)}", resolved["loop"])
+            loop = checked[settings_key]
             data_key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if data_key not in pools:
-                pools[data_key] = self._pool(resolved, data)
+                pools[data_key] = self._validated_pool(job, data)
             pool = pools[data_key]
             n_pool = pool.X_pool.shape[0]
             n_unlabeled = n_pool - pool.labeled_at_start.size
@@ -127,7 +347,22 @@ class MultiAnnotatorTask(Task):
                     f"lower loop.rounds or loop.batch_size"
                 )
             if pool.labeled_at_start.size < loop.n_folds:
-                raise ConfigError(f"{job.key}: fewer initially labeled examples than loop.n_folds={loop.n_folds}")
+                raise ConfigError(
+                    f"{job.key}: fewer initially labeled examples ({pool.labeled_at_start.size}) than "
+                    f"loop.n_folds={loop.n_folds}; lower loop.n_folds or data.unlabeled_fraction"
+                )
+            count_key = repr((data_key, resolved["seed"], loop.tie_break))
+            if count_key not in counts:
+                counts[count_key] = self._initial_class_counts(pool, loop, resolved["seed"])
+            present = counts[count_key][counts[count_key] > 0]
+            if present.size and loop.n_folds > int(present.min()):
+                smallest = int(present.min())
+                cls = int(np.flatnonzero(counts[count_key] == smallest)[0])
+                raise ConfigError(
+                    f"{job.key}: loop.n_folds={loop.n_folds} is larger than the smallest class of the initial "
+                    f"consensus labels (class {cls}: {smallest} examples); set loop.n_folds to at most {smallest} or "
+                    f"start with more labeled examples (data.unlabeled_fraction, data.drop_prob)"
+                )
 
     def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
         from .loops.multiannotator import run_multiannotator_loop
@@ -163,6 +398,13 @@ class NoisySingleAnnotatorTask(Task):
 
     Models are learners (``active_learning.learners``), methods are query strategies (``active_learning.strategies``).
     """
+
+    #: The keys this task reads (validated before any job runs).
+    DATA_KEYS = ("seed", "test_fraction", "noise", "budget")
+    NOISE_KEYS = ("type", "rate", "seed")
+    NOISE_TYPES = ("symmetric", "asymmetric_cifar10", "real", "none")
+    BUDGET_KEYS = ("samples_per_class", "per_round", "rounds", "initial_size", "noise_rate")
+    LOOP_KEYS = ("filter", "filter_params", "train_on_all")
 
     @property
     def metrics(self) -> tuple:  # type: ignore[override]
@@ -279,17 +521,117 @@ class NoisySingleAnnotatorTask(Task):
             "train_on_all": bool(loop.get("train_on_all", False)),
         }
 
+    def _check_components(self, job: Job) -> None:
+        """Strategy, learner and noise filter of a job, built as :meth:`_components` builds them, with every error
+        pointing at its config key (hyper-parameters checked against the constructors' signatures)."""
+        from .learners import LEARNERS
+        from .noise_filters import FILTERS, get_filter
+        from .strategies import STRATEGIES
+
+        resolved = job.resolved
+        name, model = resolved["benchmark"], resolved["model"]
+        at = f"{name}: models.{model}.methods[{resolved['method_name']}]"
+        strategy = lookup(f"{at}.method", STRATEGIES, resolved["method"])
+        build_checked(f"{at}.params", strategy, resolved["method_params"], f"strategy {resolved['method']!r}")
+        learner = lookup(f"{name}: models.{model}", LEARNERS, model)
+        build_checked(f"{name}: models.{model}.params", learner, resolved["model_params"], f"learner {model!r}")
+
+        where = f"{name}: loop{_context(job)}"
+        loop = check_mapping(where, resolved["loop"])
+        check_keys(where, loop, self.LOOP_KEYS)
+        if "train_on_all" in loop and not isinstance(loop["train_on_all"], bool):
+            raise ConfigError(f"{where}.train_on_all must be true or false, got {loop['train_on_all']!r}")
+        filter_class = lookup(f"{where}.filter", FILTERS, loop.get("filter", "none"))
+        params = dict(check_mapping(f"{where}.filter_params", loop.get("filter_params")))
+        momentum = params.pop("momentum", 0.0)
+        if not is_number(momentum) or not 0.0 <= momentum < 1.0:
+            raise ConfigError(f"{where}.filter_params.momentum must be a number in [0, 1), got {momentum!r}")
+        build_checked(f"{where}.filter_params", filter_class, params, f"noise filter {loop.get('filter', 'none')!r}")
+        try:
+            get_filter(loop.get("filter", "none"), momentum=momentum, **params)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}.filter_params: {exc}") from None
+
+    def _check_data(self, job: Job) -> None:
+        """Keys, types and ranges of ``data:`` (``seed``, ``test_fraction``, ``noise``, ``budget``)."""
+        resolved = job.resolved
+        where = f"{resolved['benchmark']}: data{_context(job)}"
+        settings = check_mapping(where, resolved["data"])
+        check_keys(where, settings, self.DATA_KEYS)
+        if "seed" in settings:
+            check_int(f"{where}.seed", settings["seed"], minimum=0)
+        if "test_fraction" in settings:
+            value = settings["test_fraction"]
+            if not is_number(value) or not 0.0 < value < 1.0:
+                raise ConfigError(f"{where}.test_fraction must be a number in (0, 1), got {value!r}")
+        noise = check_mapping(f"{where}.noise", settings.get("noise"))
+        check_keys(f"{where}.noise", noise, self.NOISE_KEYS)
+        if "type" in noise and noise["type"] not in self.NOISE_TYPES:
+            raise ConfigError(
+                f"{where}: unknown data.noise.type {noise['type']!r}; use one of {list(self.NOISE_TYPES)}"
+            )
+        if "rate" in noise and (not is_number(noise["rate"]) or not 0.0 <= noise["rate"] < 1.0):
+            raise ConfigError(f"{where}.noise.rate must be a number in [0, 1), got {noise['rate']!r}")
+        if noise.get("seed") is not None:
+            check_int(f"{where}.noise.seed", noise["seed"], minimum=0)
+        budget = check_mapping(f"{where}.budget", settings.get("budget"))
+        check_keys(f"{where}.budget", budget, self.BUDGET_KEYS)
+        spc = budget.get("samples_per_class")
+        if spc is not None and (
+            isinstance(spc, (str, Mapping)) or not isinstance(spc, Sequence) or not all(is_number(v) and v > 0 for v in spc)
+        ):
+            raise ConfigError(f"{where}.budget.samples_per_class must be a list of positive numbers, got {spc!r}")
+        for key, minimum in (("per_round", 1), ("rounds", 1), ("initial_size", 0)):
+            if key in budget:
+                check_int(f"{where}.budget.{key}", budget[key], minimum=minimum)
+        if "noise_rate" in budget and (not is_number(budget["noise_rate"]) or not 0.0 <= budget["noise_rate"] < 1.0):
+            raise ConfigError(f"{where}.budget.noise_rate must be a number in [0, 1), got {budget['noise_rate']!r}")
+
+    def _validated_features(self, job: Job, data: DataAccess) -> Dict[str, Any]:
+        resolved = job.resolved
+        where = f"{resolved['benchmark']}: dataset"
+        _, options, _ = check_dataset_options(where, resolved["dataset"], extra=("encoder", "encoder_params"))
+        if options.get("encoder") is not None:
+            from .encoders import ENCODERS
+
+            encoder = lookup(f"{where}.encoder", ENCODERS, options["encoder"])
+            params = check_mapping(f"{where}.encoder_params", options.get("encoder_params"))
+            names, open_ended = accepted_parameters(encoder)
+            unknown = sorted(set(params) - set(names))
+            if unknown and not open_ended:
+                raise ConfigError(
+                    f"{where}.encoder_params: unknown parameter(s) {unknown} for encoder {options['encoder']!r}; "
+                    f"valid names are {names}"
+                )
+        try:
+            return self._features(resolved, data)
+        except UnknownNameError as exc:
+            raise UnknownConfigNameError(f"{where}: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: cannot build the features with {dict(resolved['dataset'])}: {exc}") from None
+
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
         cache: Dict[str, Any] = {}
+        checked = set()
         for job in jobs:
             resolved = job.resolved
-            self._components(resolved)
+            settings_key = repr((resolved["variant"], resolved["model"], resolved["method_name"]))
+            if settings_key not in checked:  # the same for every seed
+                self._check_components(job)
+                self._check_data(job)
+                checked.add(settings_key)
             key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if key not in cache:
-                cache[key] = self._features(resolved, data)
+                cache[key] = self._validated_features(job, data)
             arrays = cache[key]
-            oracle = self._oracle(resolved, arrays)
-            self._budgets(resolved, oracle, arrays["n_classes"]).check_pool(arrays["X"].shape[0])
+            where = f"{resolved['benchmark']}: data{_context(job)}"
+            try:
+                oracle = self._oracle(resolved, arrays)
+                self._budgets(resolved, oracle, arrays["n_classes"]).check_pool(arrays["X"].shape[0])
+            except ConfigError:
+                raise
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{where}: {exc}") from None
 
     def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
         from .loops.noisy_single_annotator import run_noisy_loop

@@ -70,3 +70,108 @@ def test_features_command_extracts_and_reports(tmp_path, monkeypatch, capsys):
         assert main(argv) == 0
     assert "k-NN" in capsys.readouterr().out
     assert list((tmp_path / "root" / "features" / "cifar10" / "train" / "tiny").glob("*.report.json"))
+
+
+def _toy_yaml(tmp_path, **changes):
+    config = toy_config(rounds=2, seeds=[0])
+    config["models"]["extra_trees"] = {"methods": ["random"], "params": {"n_estimators": 10}}
+    config.update(changes)
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_ad_hoc_runs_go_to_scratch_and_full_runs_to_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    toy = _toy_yaml(tmp_path)
+    assert main(["run", toy, "--seeds", "0", "--no-progress", "--no-figures"]) == 0
+    assert "results: results_scratch/toy (ad-hoc run (--seeds)" in capsys.readouterr().out
+    assert (tmp_path / "results_scratch" / "toy" / "extra_trees" / "random" / "run_seed0.json").is_file()
+    assert not (tmp_path / "results").exists()
+    assert main(["run", toy, "--no-progress", "--no-figures"]) == 0
+    assert "results: results/toy (full run)" in capsys.readouterr().out
+    assert (tmp_path / "results" / "toy" / "extra_trees" / "random" / "run_seed0.json").is_file()
+    assert main(["run", toy, "--set", "loop.rounds=3", "--results-dir", "mine", "--no-progress", "--no-figures"]) == 0
+    assert "results: mine/toy (--results-dir)" in capsys.readouterr().out
+    assert (tmp_path / "mine" / "toy").is_dir()
+
+
+def test_figures_from_results_are_drawn_into_scratch_unless_told(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    toy = _toy_yaml(tmp_path)
+    assert main(["run", toy, "--no-progress", "--no-figures"]) == 0
+    assert main(["figures", "toy"]) == 0
+    assert "results_scratch/toy/figures/toy_rounds.png" in capsys.readouterr().out
+    assert not (tmp_path / "results" / "toy" / "figures").exists()
+    assert main(["figures", "toy", "--results-dir", "results"]) == 0
+    assert (tmp_path / "results" / "toy" / "figures" / "toy_rounds.png").is_file()
+
+
+def test_default_data_folder_is_the_working_directory(tmp_path, monkeypatch):
+    from active_learning.datasets import default_root
+
+    monkeypatch.delenv("AL_DATA_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_root() == tmp_path / "datasets"
+    monkeypatch.setenv("AL_DATA_ROOT", str(tmp_path / "elsewhere"))
+    assert default_root() == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize("argv", [["--debug", "run", "no_such"], ["run", "no_such", "--debug"]])
+def test_debug_shows_the_traceback(argv):
+    from active_learning.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no benchmark named"):
+        main(argv)
+
+
+def _failing_list(monkeypatch, exc):
+    import active_learning.cli as cli
+
+    def boom(args):
+        raise exc
+
+    monkeypatch.setattr(cli, "_cmd_list", boom)
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(monkeypatch, capsys):
+    _failing_list(monkeypatch, KeyboardInterrupt())
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def _library_errors():
+    import active_learning.runner as runner
+
+    locked = getattr(runner, "ResultsLockedError", RuntimeError)
+    return [
+        (runner.ResultsConflictError("results in r/toy conflict:\n  toy/a: other config\nUse --overwrite"), "toy/a"),
+        (locked("another run is writing into r/toy"), "another run"),
+        (PermissionError(13, "Permission denied", "/r/toy"), "Permission denied: /r/toy"),
+        (FileNotFoundError("cannot find a valid copy of 'x.data'"), "x.data"),
+        (yaml.YAMLError("bad YAML"), "bad YAML"),
+        (TypeError("unsupported operand"), "unsupported operand"),
+        (KeyError("unknown thing 'z'"), "unknown thing 'z'"),
+        (OSError(28, "No space left on device"), "No space left"),
+    ]
+
+
+@pytest.mark.parametrize("exc, message", _library_errors(), ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else "")
+def test_library_errors_become_one_line(monkeypatch, capsys, exc, message):
+    _failing_list(monkeypatch, exc)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    _failing_list(monkeypatch, ZeroDivisionError("bug"))
+    with pytest.raises(ZeroDivisionError):
+        main(["list"])
+
+
+def test_usage_errors_are_one_line_with_exit_2(capsys):
+    assert main(["run", "wall_robot", "--seeds", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seeds" in err and err.startswith("error: ")
+    assert main(["--help"]) == 0

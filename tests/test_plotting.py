@@ -52,14 +52,23 @@ def test_efficiency_markdown_says_never(results):
     assert efficiency_markdown(results, methods=("uncertainty",)) == ""
 
 
-def test_method_styles_are_stable_and_pair_calibration_variants():
+def test_method_styles_come_from_the_registries_and_pair_variants():
+    from active_learning.multiannotator.methods import METHODS
     from active_learning.plotting import method_style
+    from active_learning.strategies import STRATEGIES
 
-    base, cleanlab, rowwise = (method_style(m) for m in ("activelab", "activelab_cleanlab", "activelab_rowwise"))
-    assert base["color"] == cleanlab["color"] == rowwise["color"]
+    base, cleanlab, rowwise = (method_style("activelab", c) for c in ("benchmark", "cleanlab", "rowwise"))
+    assert base["color"] == cleanlab["color"] == rowwise["color"] == METHODS.metadata("activelab")["color"]
     assert len({base["linestyle"], cleanlab["linestyle"], rowwise["linestyle"]}) == 3
     assert method_style("entropy")["color"] != base["color"]
+    # a noise-aware strategy is drawn in its base's colour, dashed
+    for variant, of in (("npc", "probcover"), ("maxherding_nas", "maxherding"), ("coreset_nas", "coreset")):
+        assert STRATEGIES.metadata(variant)["base"] == of
+        assert method_style(variant)["color"] == method_style(of)["color"] and method_style(variant)["linestyle"] == "--"
     assert method_style("some_plugin") == method_style("some_plugin")  # unknown names get a fixed colour too
+    # every registered multi-annotator method has its own colour
+    colours = [METHODS.metadata(name)["color"] for name in METHODS.names()]
+    assert len(set(colours)) == len(colours)
 
 
 def test_calibration_table_lists_the_three_variants():

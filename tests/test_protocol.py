@@ -104,3 +104,19 @@ def test_single_vs_multi_starting_sets(trace, annotator_mean, majority, mirror, 
     per_annotator = [np.mean(table[~np.isnan(table[:, j]), j] == truth[~np.isnan(table[:, j])]) for j in range(30)]
     assert np.mean(per_annotator) == pytest.approx(annotator_mean, abs=5e-4)  # spec 3.6, printed to 3 decimals
     assert majority_accuracy(pool, "most_frequent") == pytest.approx(majority, abs=5e-4)
+
+
+def test_reference_draw_on_a_small_dataset_orders_the_labeled_block_first(toy_dataset):
+    sizes = [int(np.sum(toy_dataset.labels == k)) // 2 for k in range(toy_dataset.n_classes)]
+    pool = build_tabular_pool(toy_dataset, seed=3, draw="reference", subset_per_class=sizes, n_annotators=6, trace_fraction=0.8)
+    labeled = pool.labeled_at_start
+    assert np.array_equal(labeled, np.arange(labeled.size))
+    assert pool.info["draw"] == "reference" and pool.X_pool.shape[0] + pool.X_test.shape[0] == sum(sizes)
+    again = build_tabular_pool(toy_dataset, seed=3, draw="reference", subset_per_class=sizes, n_annotators=6, trace_fraction=0.8)
+    assert np.array_equal(pool.initial_mask, again.initial_mask)
+
+
+@pytest.mark.parametrize("settings", [{"draw": "notebook"}, {"subset_seed": 1}, {"single_arm_labels": True}])
+def test_reference_only_settings_and_unknown_draws_are_refused(toy_dataset, settings):
+    with pytest.raises(ValueError, match="draw"):
+        build_tabular_pool(toy_dataset, seed=3, **settings)

@@ -29,7 +29,9 @@ def test_grid_writes_layout_sidecar_and_resumes(tmp_path):
             assert meta["config"]["loop"]["rounds"] == 3 and meta["rounds"] == 3
             assert set(meta["versions"]) >= {"python", "numpy", "scikit-learn", "cleanlab"}
             assert "commit" in meta["git"] and meta["wall_time_s"] > 0
+            assert set(meta["arrays"]) == set(meta["metrics"])  # length, dtype, sha256 per array (test_integrity.py)
     assert not list(tmp_path.rglob("*.tmp"))
+    assert (tmp_path / "toy" / ".lock").is_file()  # the results folder's lock (one writer at a time)
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.npy")}
     again = run_grid(config, results_dir=tmp_path, backend="sequential", progress=False)
     assert not again.ran and len(again.skipped) == 4

@@ -31,7 +31,7 @@ def load(name: str, root: Any = None, mirror: Any = None, download: bool = True,
     name : str
         Registered dataset name (see :func:`list_datasets`).
     root : path, optional
-        Local data folder (default ``datasets/`` at the repository root or ``$AL_DATA_ROOT``).
+        Local data folder (default ``./datasets`` in the working directory, or ``$AL_DATA_ROOT``).
     mirror : path, optional
         Folder mirroring the raw files as ``<mirror>/<dataset>/<file>`` (default ``$AL_DATA_MIRROR``).
     download : bool, default=True

@@ -56,11 +56,12 @@ class RemoteFile:
 
 
 def default_root() -> Path:
-    """The local data folder: ``$AL_DATA_ROOT`` or ``datasets/`` at the repository root."""
+    """The local data folder: ``$AL_DATA_ROOT``, else ``datasets/`` in the working directory (the repository's
+    ``datasets/`` when run from the checkout; never a folder inside an installed package)."""
     env = os.environ.get(ROOT_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "datasets"
+    return Path.cwd() / "datasets"
 
 
 def default_mirror() -> Optional[Path]:

@@ -16,7 +16,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union, cast
 
 import numpy as np
 
@@ -166,7 +166,7 @@ class SubsetImages(ImageCollection):
         return self.base[int(self.indices[index])]
 
     def batch(self, indices: Sequence[int]) -> Union[np.ndarray, List[np.ndarray]]:
-        return self.base.batch(self.indices[np.asarray(indices, dtype=np.int64)])
+        return self.base.batch(cast(Sequence[int], self.indices[np.asarray(indices, dtype=np.int64)]))
 
 
 def indices_digest(indices: Optional[np.ndarray]) -> Optional[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -86,7 +86,7 @@ def read_human_file(path: "str | Path") -> Dict[str, np.ndarray]:
 
     core = np._core if hasattr(np, "_core") else np.core  # numpy 2 / numpy 1
     reconstruct = core.multiarray._reconstruct
-    allowed = [
+    allowed: List[Any] = [
         (reconstruct, "numpy.core.multiarray._reconstruct"),
         (reconstruct, "numpy._core.multiarray._reconstruct"),
         np.ndarray,

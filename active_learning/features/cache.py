@@ -288,6 +288,7 @@ def extract_features(
             if batches else None
         current: Dict[int, list] = {}
         for b, (c, s) in enumerate(batches):
+            assert pending is not None  # submitted before the loop and at the end of every step but the last
             images = pending.result()
             if b + 1 < len(batches):
                 s_next = batches[b + 1][1]

@@ -214,7 +214,7 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
         out_path = base / "checkpoints" / f"simclr_{name}_seed{seed}.pth"
     out_path = Path(out_path)
     device = device or default_device()
-    mean, std = _normalization_for(name)
+    mean, std = _normalization_for(str(name))
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -8,7 +8,7 @@ References
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
 import numpy as np
 import torch
@@ -96,7 +96,7 @@ class OneNN(Learner):
         if self._X is None:
             raise ValueError("call fit() before predict_proba()")
         Q = self._unit(inputs)
-        out = np.zeros((Q.shape[0], self.n_classes_))
+        out = np.zeros((Q.shape[0], cast(int, self.n_classes_)))
         for r0 in range(0, Q.shape[0], self.block_size):
             nn = (Q[r0 : r0 + self.block_size] @ self._X.T).argmax(1).numpy()
             out[np.arange(r0, r0 + nn.size), self._y[nn]] = 1.0

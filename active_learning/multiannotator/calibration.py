@@ -47,6 +47,8 @@ from typing import Callable, Dict, Union
 
 import numpy as np
 
+#: The library's recommendation (see the module docstring and the README's calibration section).
+DEFAULT_CALIBRATION = "rowwise"
 #: The coarse temperature grid of cleanlab and of the benchmark code.
 COARSE_GRID = (0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.0, 8.0)
 #: Number of fine-grid points below the coarse minimum (cleanlab's ``fine_search_size``).

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._registry import Registry
 from ..utils.random import global_numpy_seeded
-from .calibration import Calibration, fit_temperature, scale_probabilities
+from .calibration import DEFAULT_CALIBRATION, Calibration, fit_temperature, scale_probabilities
 
 ConsensusFn = Callable[..., np.ndarray]
 CONSENSUS: Registry[ConsensusFn] = Registry("consensus method")
@@ -127,7 +127,7 @@ def majority_vote(
     rng: np.random.Generator,
     *,
     tie_break: str = "least_frequent",
-    calibration: Calibration = "cleanlab",
+    calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> np.ndarray:
     """Majority vote (:func:`majority_vote_labels`); ``calibration`` is accepted and ignored (temperature scaling
     does not change which tied class is the most probable)."""
@@ -168,7 +168,7 @@ def crowdlab_fit(
     pred_probs: np.ndarray,
     rng: np.random.Generator,
     *,
-    calibration: Calibration = "cleanlab",
+    calibration: Calibration = DEFAULT_CALIBRATION,
     tie_break: str = "least_frequent",
 ) -> CrowdlabFit:
     """Temperature-scale each model's probabilities with ``calibration``, then run cleanlab's CROWDLAB.
@@ -234,7 +234,7 @@ def crowdlab(
     pred_probs: Optional[np.ndarray],
     rng: np.random.Generator,
     *,
-    calibration: Calibration = "cleanlab",
+    calibration: Calibration = DEFAULT_CALIBRATION,
     tie_break: str = "least_frequent",
 ) -> np.ndarray:
     """CROWDLAB "best_quality" consensus on temperature-scaled model probabilities.

@@ -128,7 +128,7 @@ def build_tabular_pool(
     """
     if draw not in DRAWS:
         raise ValueError(f"data.draw must be one of {list(DRAWS)}, got {draw!r}")
-    settings = dict(
+    settings: Dict[str, Any] = dict(
         subset_per_class=subset_per_class, test_fraction=test_fraction, unlabeled_fraction=unlabeled_fraction,
         n_annotators=n_annotators, trace_fraction=trace_fraction, max_initial_per_example=max_initial_per_example,
         drop_prob=drop_prob,

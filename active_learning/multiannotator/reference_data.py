@@ -36,7 +36,7 @@ References
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ from sklearn.model_selection import train_test_split
 
 from ..datasets import TabularDataset
 from ..utils.random import global_numpy_seeded
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data import MultiAnnotatorPool
 
 
 def _class_subset_frame(dataset: TabularDataset, per_class: Optional[Sequence[int]], subset_seed: int) -> pd.DataFrame:

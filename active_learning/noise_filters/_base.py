@@ -102,7 +102,8 @@ class NoiseFilter(ABC):
         check_rng(rng)
         if idx.size == 0:
             return np.zeros(0, dtype=bool)
-        mask = np.asarray(self._clean_mask(X, idx, lab, rng, **context), dtype=bool)
+        # lab is None only for filters that read no labels (requires_labels=False)
+        mask = np.asarray(self._clean_mask(X, idx, lab, rng, **context), dtype=np.bool_)  # type: ignore[arg-type]
         assert mask.shape == (idx.size,)
         return mask
 

@@ -17,7 +17,7 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional
+from typing import Optional
 
 import numpy as np
 import torch

@@ -13,6 +13,7 @@ References
 from __future__ import annotations
 
 from math import comb, log
+from typing import cast
 
 import numpy as np
 
@@ -33,7 +34,7 @@ def robust_centroid(Xc: np.ndarray, rng: np.random.Generator, ridge: float = 1e-
         val = np.linalg.slogdet(M + ridge * np.eye(M.shape[0]))[1]
         if val < best_val:
             best, best_val = sub.mean(0), val
-    return best
+    return cast(np.ndarray, best)
 
 
 @register_filter("centroids")

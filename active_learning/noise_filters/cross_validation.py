@@ -13,7 +13,6 @@ References
 from __future__ import annotations
 
 import warnings
-from typing import Optional
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning

@@ -41,9 +41,13 @@ STRATEGIES: Registry[Any] = Registry("query strategy")
 NORMALIZATIONS = ("unit", "maxnorm", "none")
 
 
-def register_strategy(name: str) -> Callable[[S], S]:
-    """Decorator registering a :class:`QueryStrategy` subclass (or factory) under ``name``."""
-    return STRATEGIES.register(name)
+def register_strategy(name: str, **metadata: Any) -> Callable[[S], S]:
+    """Decorator registering a :class:`QueryStrategy` subclass (or factory) under ``name``.
+
+    ``metadata`` describes it for figures: ``color`` (one colour per strategy in every figure) and, for a
+    noise-aware variant, ``base`` (the strategy it wraps: drawn in the base's colour, dashed).
+    """
+    return STRATEGIES.register(name, **metadata)
 
 
 def get_strategy(name: str, **params: Any) -> "QueryStrategy":

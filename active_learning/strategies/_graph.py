@@ -181,6 +181,7 @@ def build_delta_graph(
             if unit:
                 mask = S > thr
             else:
+                assert sq is not None
                 D2 = sq[r0:r1, None] + sq[None, r0:] - 2.0 * S
                 mask = D2 < d2max
             # keep strictly-upper entries (j > i); the diagonal is added explicitly below
@@ -192,10 +193,10 @@ def build_delta_graph(
                 cols = nz[:, 1]
                 if return_values:
                     if unit:
-                        v = (2.0 - 2.0 * S[rows, cols]).clamp_(min=0.0)
+                        vt = (2.0 - 2.0 * S[rows, cols]).clamp_(min=0.0)
                     else:
-                        v = D2[rows, cols].clamp_(min=0.0)
-                    up_vals.append(v.to("cpu", torch.float32).numpy())
+                        vt = D2[rows, cols].clamp_(min=0.0)
+                    up_vals.append(vt.to("cpu", torch.float32).numpy())
                 up_rows.append((rows + r0).to("cpu", torch.int32).numpy())
                 up_cols.append((cols + r0).to("cpu", torch.int32).numpy())
             del S, mask, nz
@@ -345,7 +346,7 @@ def build_ivf_graph(
     mat.sort_indices()
     indptr = mat.indptr.astype(np.int64)
     indices = mat.indices.astype(np.int32)
-    values = v[mat.data - 1] if return_values else None
+    values = v[mat.data - 1] if v is not None else None  # v is None exactly when not return_values
     rev_indptr, rev_indices, rev_values = _transpose_csr(indptr, indices, n, values)
     return SparseGraph(indptr, indices, rev_indptr, rev_indices, values, rev_values, symmetric=False)
 

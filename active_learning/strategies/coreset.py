@@ -75,7 +75,7 @@ class KCenterState(CoverageState):
             self.mind = torch.minimum(self.mind, self.model.sqdist_rows(np.array([idx]))[0])
 
 
-@register_strategy("coreset")
+@register_strategy("coreset", color="#2ca02c")
 class Coreset(GreedyCoverageStrategy):
     """Greedy k-center (Coreset) on the given features.
 

@@ -42,7 +42,7 @@ def _minmax(v: np.ndarray) -> np.ndarray:
     return np.zeros_like(v, dtype=np.float64) if hi <= lo else (v - lo) / (hi - lo)
 
 
-@register_strategy("dcom")
+@register_strategy("dcom", color="#bcbd22")
 class DCoM(QueryStrategy):
     """DCoM with revealed labels only (no ground-truth leak).
 

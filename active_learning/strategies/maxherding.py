@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable, Dict, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
@@ -138,7 +138,9 @@ class KernelCoverModel(CoverageModel):
                                            return_values=True)
         g = near_graph
         self.graph = g
-        to_k = lambda v: kernel_from_sqdist(torch.from_numpy(v), kernel, sigma, beta).numpy().astype(np.float32)
+        def to_k(v: Any) -> np.ndarray:
+            return kernel_from_sqdist(torch.from_numpy(v), kernel, sigma, beta).numpy().astype(np.float32)
+
         self.kvals = to_k(g.values)
         self.rev_kvals = self.kvals if g.symmetric else to_k(g.rev_values)
         near_sums = np.add.reduceat(self.kvals.astype(np.float64), g.indptr[:-1])
@@ -146,6 +148,7 @@ class KernelCoverModel(CoverageModel):
         self.kfar = float(kernel_from_sqdist(torch.tensor([radius * radius], dtype=torch.float64), kernel, sigma,
                                              beta)[0]) if kernel != "tophat" else 0.0
         if exact:
+            assert row_sums is not None  # computed above whenever exact
             self.far = np.maximum(row_sums - near_sums, 0.0)
             # float slack: kernel values of the graph and of the dense rows come from different products
             self.slack = 1e-4 * (1.0 + row_sums)
@@ -290,7 +293,7 @@ class KernelCoverState(CoverageState):
             if self.fresh_at[x] == self.version:
                 return int(x)
             # collect a batch of stale top entries (re-pushing those whose bound dropped), evaluate them exactly
-            batch = []
+            batch: List[Any] = []
             while heap and len(batch) < batch_size:
                 negk, pr, x = heap[0]
                 if not selectable[x]:
@@ -367,7 +370,7 @@ def row_lengths_rev(g: SparseGraph, rows: np.ndarray) -> np.ndarray:
     return g.rev_indptr[rows + 1] - g.rev_indptr[rows]
 
 
-@register_strategy("maxherding")
+@register_strategy("maxherding", color="#1f77b4")
 class MaxHerding(GreedyCoverageStrategy):
     """MaxHerding: greedy generalized-coverage maximisation (all labeled points are representatives).
 

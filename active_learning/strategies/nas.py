@@ -26,7 +26,7 @@ References
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union, cast
 
 import numpy as np
 
@@ -197,6 +197,7 @@ class NAS(QueryStrategy):
         needs_labels = filt.requires_labels
         if needs_labels and oracle is None:
             raise ValueError("NAS needs oracle=... in the context to reveal the labels of each share's picks")
+        oracle = cast(Any, oracle)  # not None whenever needs_labels (checked above)
         b = int(self.share_size) if self.share_size else (1 if filt.is_oracle else n_classes)
         shares = split_budget(budget, b)
 
@@ -252,13 +253,13 @@ def _nas_params(kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return {k: kwargs.pop(k) for k in keys if k in kwargs}
 
 
-@register_strategy("nas")
+@register_strategy("nas", color="#e377c2")
 def make_nas(base: str, base_params: Optional[Dict[str, Any]] = None, **nas_params: Any) -> NAS:
     """``get_strategy("nas", base="probcover", base_params={"delta": 0.65}, noise_dropout=True)``."""
     return NAS(base, base_params=base_params, **nas_params)
 
 
-@register_strategy("npc")
+@register_strategy("npc", base="probcover", emphasis=True)
 class NPC(NAS):
     """NPC = ProbCover + NAS.
 
@@ -279,7 +280,7 @@ class NPC(NAS):
         super().__init__(self.base_class(delta, **params), **nas)
 
 
-@register_strategy("weighted_npc")
+@register_strategy("weighted_npc", base="weighted_probcover", emphasis=True)
 class WeightedNPC(NPC):
     """Weighted NPC: NAS over :class:`~active_learning.strategies.probcover.WeightedProbCover`.
 
@@ -289,7 +290,7 @@ class WeightedNPC(NPC):
     base_class = WeightedProbCover
 
 
-@register_strategy("maxherding_nas")
+@register_strategy("maxherding_nas", base="maxherding", emphasis=True)
 class MaxHerdingNAS(NAS):
     """MaxHerding + NAS.
 
@@ -306,7 +307,7 @@ class MaxHerdingNAS(NAS):
         super().__init__(MaxHerding(sigma, **params), **nas)
 
 
-@register_strategy("coreset_nas")
+@register_strategy("coreset_nas", base="coreset", emphasis=True)
 class CoresetNAS(NAS):
     """Coreset (greedy k-center) + NAS; centers are the predicted-clean labeled points.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -140,7 +140,7 @@ class _GraphCache:
         self.key, self.graph = key, graph
 
 
-@register_strategy("probcover")
+@register_strategy("probcover", color="#d62728")
 class ProbCover(GreedyCoverageStrategy):
     """ProbCover: greedily pick the point whose δ-ball covers the most uncovered points.
 
@@ -232,7 +232,7 @@ class ProbCover(GreedyCoverageStrategy):
         return GraphCoverModel(graph, priority, weighted=self.weighted)
 
 
-@register_strategy("weighted_probcover")
+@register_strategy("weighted_probcover", color="#9467bd")
 class WeightedProbCover(ProbCover):
     """ProbCover whose coverage by predicted-noisy labeled points counts only partly (weighted NPC's base).
 

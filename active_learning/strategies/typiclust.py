@@ -15,7 +15,7 @@ References
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ def knn_typicality(X: np.ndarray, k: int, block_size: int = 2048) -> np.ndarray:
     return out
 
 
-@register_strategy("typiclust")
+@register_strategy("typiclust", color="#8c564b")
 class TypiClust(QueryStrategy):
     """TypiClust (K-means variant).
 
@@ -82,7 +82,7 @@ class TypiClust(QueryStrategy):
         free = unlabeled_mask(n, labeled_idx)
         members = {c: np.flatnonzero(assign == c) for c in range(K) if sizes[c] > self.min_cluster_size}
         typ = {}
-        picks = []
+        picks: List[int] = []
         while len(picks) < budget:
             alive = [c for c, m in members.items() if free[m].any()]
             if not alive:

@@ -1,8 +1,9 @@
-"""Atomic file writes and run provenance (package versions, git commit)."""
+"""Atomic file writes, integrity checks of saved arrays, and run provenance (package versions, git commit)."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -52,12 +53,95 @@ def _atomic_write(path: Path, write: "Any") -> None:
         raise
 
 
-def atomic_save_npy(path: "str | os.PathLike[str]", array: np.ndarray) -> None:
+class _HashingWriter:
+    """A write-only file wrapper that feeds every byte written into a ``hashlib`` digest."""
+
+    def __init__(self, handle: Any, digest: "hashlib._Hash") -> None:
+        self._handle = handle
+        self._digest = digest
+
+    def write(self, data: Any) -> int:
+        self._digest.update(data)
+        return self._handle.write(data)
+
+
+def atomic_save_npy(path: "str | os.PathLike[str]", array: np.ndarray) -> str:
     """Write ``array`` to ``path`` (``.npy``) through a temporary file and an atomic rename.
 
     A process killed mid-write leaves either the previous file or no file, never a truncated one.
+
+    Returns
+    -------
+    str
+        The hex sha256 digest of the bytes written (the whole ``.npy`` file), for :func:`npy_record`.
     """
-    _atomic_write(Path(path), lambda handle: np.save(handle, np.asarray(array), allow_pickle=False))
+    digest = hashlib.sha256()
+    _atomic_write(
+        Path(path), lambda handle: np.save(_HashingWriter(handle, digest), np.asarray(array), allow_pickle=False)
+    )
+    return digest.hexdigest()
+
+
+def _n_nonfinite(values: np.ndarray) -> int:
+    if values.dtype.kind in "fc":
+        return int(np.count_nonzero(~np.isfinite(values)))
+    return 0
+
+
+def npy_record(array: np.ndarray, sha256: str) -> Dict[str, Any]:
+    """What a results sidecar records about one saved 1-D array (checked by :func:`verify_npy`).
+
+    ``length`` and ``dtype`` of the array, the ``sha256`` of its ``.npy`` file, and ``nonfinite``, the number of
+    NaN/inf values it legitimately holds (e.g. a filter precision that is undefined in a round).
+    """
+    values = np.asarray(array)
+    return {"length": int(values.shape[0]) if values.ndim else 1, "dtype": str(values.dtype),
+            "sha256": sha256, "nonfinite": _n_nonfinite(values)}
+
+
+def verify_npy(
+    path: "str | os.PathLike[str]",
+    record: Optional[Mapping[str, Any]] = None,
+    length: Optional[int] = None,
+) -> Optional[str]:
+    """Check a saved result array; return what is wrong with it (a short phrase), or ``None`` when it is sound.
+
+    The file must exist, be non-empty, load with ``allow_pickle=False``, be 1-D, have ``length`` values (when
+    given) and hold no NaN/inf. With a ``record`` (from :func:`npy_record`) its length and dtype must match the
+    record, it may hold the recorded number of NaN/inf values, and its sha256 must match. Without a record
+    (results written before records existed) the structural checks alone apply.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not data:
+        return "is empty (0 bytes)"
+    try:
+        values = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # truncated header or data, not a .npy file, a pickled object, ...
+        return f"cannot be loaded, truncated or not a .npy array ({type(exc).__name__}: {exc})"
+    if not isinstance(values, np.ndarray):
+        return "is not a single .npy array"
+    if values.ndim != 1:
+        return f"is {values.ndim}-D (shape {values.shape}), expected 1-D"
+    if length is not None and values.shape[0] != length:
+        return f"has {values.shape[0]} values, expected {length} (one per round)"
+    if record is not None:
+        if "length" in record and values.shape[0] != record["length"]:
+            return f"has {values.shape[0]} values, the sidecar recorded {record['length']}"
+        if "dtype" in record and str(values.dtype) != record["dtype"]:
+            return f"has dtype {values.dtype}, the sidecar recorded {record['dtype']}"
+    bad = _n_nonfinite(values)
+    allowed = int(record.get("nonfinite", 0)) if record is not None else 0
+    if bad > allowed:
+        return f"holds {bad} NaN/inf value(s)" + (f" (the sidecar recorded {allowed})" if allowed else "")
+    if record is not None and "sha256" in record and hashlib.sha256(data).hexdigest() != record["sha256"]:
+        return "differs from the sha256 recorded in its sidecar (the file was edited or replaced)"
+    return None
 
 
 def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> None:
@@ -137,3 +221,47 @@ def file_digest(path: "str | os.PathLike[str]", algorithm: str = "md5", chunk_si
 def md5_of_file(path: "str | os.PathLike[str]") -> str:
     """Hex md5 digest of a file (the checksum that official dataset pages publish)."""
     return file_digest(path, "md5")
+
+
+_SOURCE_DIGESTS: Dict[str, Optional[str]] = {}
+
+
+def _digest_lines(lines: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()[:16]
+
+
+def package_source_digest(commit: Optional[str] = None) -> Optional[str]:
+    """A digest of the package's Python source: the code version a result was made with.
+
+    It covers ``active_learning/**/*.py`` only (git blob hashes of the files, so a commit's digest can be computed
+    from git without a checkout): documentation, configs or results do not change it, any library change does.
+
+    Parameters
+    ----------
+    commit : str, optional
+        Digest of the source at this git commit (``None``: the files on disk now, uncommitted changes included).
+
+    Returns
+    -------
+    str or None
+        16 hex characters; ``None`` when ``commit`` is given but git or the commit is not available.
+    """
+    package = Path(__file__).resolve().parents[1]
+    if commit is None:
+        lines = []
+        for path in package.rglob("*.py"):
+            data = path.read_bytes()
+            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            lines.append(f"{path.relative_to(package.parent).as_posix()} {blob}")
+        return _digest_lines(lines)
+    if commit not in _SOURCE_DIGESTS:
+        try:
+            listing = subprocess.run(
+                ["git", "ls-tree", "-r", commit, "--", package.name],
+                cwd=package.parent, capture_output=True, text=True, check=True, timeout=10,
+            ).stdout
+            lines = [f"{path} {meta.split()[2]}" for meta, path in (row.split("\t", 1) for row in listing.splitlines()) if path.endswith(".py")]
+            _SOURCE_DIGESTS[commit] = _digest_lines(lines) if lines else None
+        except (OSError, subprocess.SubprocessError, IndexError):
+            _SOURCE_DIGESTS[commit] = None
+    return _SOURCE_DIGESTS[commit]

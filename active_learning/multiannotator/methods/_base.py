@@ -85,9 +85,13 @@ class MultiAnnotatorMethod(ABC):
 METHODS: Registry[Type[MultiAnnotatorMethod]] = Registry("multi-annotator method")
 
 
-def register_method(name: str) -> Callable[[Type[MultiAnnotatorMethod]], Type[MultiAnnotatorMethod]]:
-    """Decorator registering a :class:`MultiAnnotatorMethod` subclass under ``name``."""
-    return METHODS.register(name)
+def register_method(name: str, **metadata: Any) -> Callable[[Type[MultiAnnotatorMethod]], Type[MultiAnnotatorMethod]]:
+    """Decorator registering a :class:`MultiAnnotatorMethod` subclass under ``name``.
+
+    ``metadata`` describes it for figures: ``color`` (one colour per method in every figure) and ``emphasis``
+    (drawn thicker: the paper's method).
+    """
+    return METHODS.register(name, **metadata)
 
 
 def get_method(name: str, **params: Any) -> MultiAnnotatorMethod:

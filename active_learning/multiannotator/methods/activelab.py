@@ -14,7 +14,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from ..calibration import Calibration, check_calibration, scale_probabilities
+from ..calibration import DEFAULT_CALIBRATION, Calibration, check_calibration, scale_probabilities
 from ..consensus import crowdlab_fit, majority_vote_labels
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
@@ -25,7 +25,7 @@ def activelab_scores(
     pred_probs_unlabeled: np.ndarray,
     rng: np.random.Generator,
     *,
-    calibration: Calibration = "cleanlab",
+    calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any]]:
     """ActiveLab scores of the labeled and unlabeled examples.
 
@@ -85,7 +85,7 @@ def activelab_scores(
     return np.asarray(scores_labeled, dtype=float), np.asarray(scores_unlabeled, dtype=float), details
 
 
-@register_method("activelab")
+@register_method("activelab", color="#d62728", emphasis=True)
 class ActiveLab(MultiAnnotatorMethod):
     """ActiveLab with a single model; consensus labels by CROWDLAB.
 
@@ -105,7 +105,7 @@ class ActiveLab(MultiAnnotatorMethod):
 
     consensus = "crowdlab"
 
-    def __init__(self, calibration: Calibration = "rowwise") -> None:
+    def __init__(self, calibration: Calibration = DEFAULT_CALIBRATION) -> None:
         self.calibration = check_calibration(calibration)
 
     @property
@@ -124,7 +124,7 @@ class ActiveLab(MultiAnnotatorMethod):
         return labeled, unlabeled
 
 
-@register_method("activelab_ensemble")
+@register_method("activelab_ensemble", color="#9467bd", emphasis=True)
 class ActiveLabEnsemble(ActiveLab):
     """ActiveLab with an ensemble (one CROWDLAB weight and one temperature per member).
 

@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-@register_method("good_random")
+@register_method("good_random", color="#8c564b")
 class GoodRandom(MultiAnnotatorMethod):
     """Score = Uniform(0, 1) + number of annotations, so the least-annotated examples go first (round-robin).
 
@@ -20,5 +20,5 @@ class GoodRandom(MultiAnnotatorMethod):
     """
 
     def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
-        labeled = rng.random(inputs.annotation_counts.shape[0]) + inputs.annotation_counts
-        return labeled, rng.random(inputs.pred_probs_unlabeled.shape[1])
+        labeled = np.asarray(rng.random(inputs.annotation_counts.shape[0]) + inputs.annotation_counts, dtype=float)
+        return labeled, np.asarray(rng.random(inputs.pred_probs_unlabeled.shape[1]), dtype=float)

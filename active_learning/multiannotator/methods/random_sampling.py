@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-@register_method("random")
+@register_method("random", color="#7f7f7f")
 class RandomSampling(MultiAnnotatorMethod):
     """Annotate uniformly random examples of the whole pool (labeled and unlabeled alike).
 
@@ -20,4 +20,5 @@ class RandomSampling(MultiAnnotatorMethod):
     """
 
     def score(self, inputs: ScoringInputs, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
-        return rng.random(inputs.consensus_labels.shape[0]), rng.random(inputs.pred_probs_unlabeled.shape[1])
+        labeled = np.asarray(rng.random(inputs.consensus_labels.shape[0]), dtype=float)
+        return labeled, np.asarray(rng.random(inputs.pred_probs_unlabeled.shape[1]), dtype=float)
