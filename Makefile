@@ -55,7 +55,7 @@ wall-robot-extras: install  ## the two extra benchmarks (single annotator; singl
 wall-robot-all: wall-robot wall-robot-complete wall-robot-extras
 
 figures: install  ## redraw every figure from results/ and execute the notebooks in place
-	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi --results-dir $(RESULTS_DIR)
+	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi nas_sphere_clusters --results-dir $(RESULTS_DIR)
 	AL_RESULTS_DIR=$(if $(filter results,$(RESULTS_DIR)),../results,$(abspath $(RESULTS_DIR))) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb
 
 DATASET ?= cifar10

@@ -298,7 +298,9 @@ def plot_benchmark(
     ncol = max(1, min(len(handles), int(fig.get_size_inches()[0] // 3.2)))
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=11)
+        import textwrap
+
+        fig.suptitle(textwrap.fill(title, max(40, int(fig.get_size_inches()[0] * 10))), fontsize=11)
     legend_rows = int(np.ceil(len(handles) / ncol))
     height = fig.get_size_inches()[1]
     fig.tight_layout(rect=(0, min(0.5, (0.22 * legend_rows + 0.15) / height), 1, 1))

@@ -1,0 +1,102 @@
+"""The Wall Robot tables of the README and of ``results/README.md``, made from ``results/`` (never typed by hand).
+
+    python benchmarks/wall_robot/report_tables.py [--results-dir results] [--write]
+
+Prints (or, with ``--write``, replaces between ``<!-- table:NAME -->`` and ``<!-- /table:NAME -->`` markers in
+``README.md`` and ``results/README.md``) these tables:
+
+* ``reproduction``: ActiveLab's final-round test and consensus accuracy, mean ± std over seeds, against the paper's
+  stored means (the original benchmark's committed runs), and the best other method;
+* ``calibration``: every ActiveLab method under the three temperature calibrations (reference, cleanlab 2.9,
+  row-wise);
+* ``final-<benchmark>``: the final-round table of every method (``results/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Dict
+
+from active_learning.plotting import calibration_markdown, load_results, summarize, summary_markdown
+
+#: Final-round means of the original benchmark's stored runs (5 runs each): test accuracy, consensus accuracy.
+PAPER = {
+    ("wall_robot", "extra_trees"): (0.988, 0.998),
+    ("wall_robot", "mlp"): (0.960, 0.998),
+    ("wall_robot_complete", "extra_trees"): (0.985, 0.998),
+    ("wall_robot_complete", "mlp"): (0.967, 0.999),
+}
+BENCHMARKS = ("wall_robot", "wall_robot_complete", "wall_robot_single_annotator", "wall_robot_single_vs_multi")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reproduction(results_dir: Path) -> str:
+    lines = [
+        "| benchmark | model | ActiveLab test accuracy (paper; difference) | ActiveLab consensus accuracy (paper; difference) "
+        "| best other method, test | best other method, consensus |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for (benchmark, model), (paper_test, paper_consensus) in PAPER.items():
+        df = load_results(results_dir, benchmark)
+        cells = []
+        for metric, paper in (("model_accuracy", paper_test), ("consensus_accuracy", paper_consensus)):
+            table = summarize(df, metric)
+            table = table[table.model == model]
+            ours = table[table.method == "activelab"].iloc[0]
+            cells.append(f"**{ours['mean']:.3f} ± {ours['std']:.3f}** ({paper:.3f}; {ours['mean'] - paper:+.3f}, n={int(ours['count'])})")
+        for metric in ("model_accuracy", "consensus_accuracy"):
+            table = summarize(df, metric)
+            others = table[(table.model == model) & ~table.method.str.startswith("activelab")]
+            if others.empty:
+                cells.append("not run yet")
+                continue
+            best = others.iloc[others["mean"].argmax()]
+            seeds = sorted(set(int(n) for n in others["count"]))
+            cells.append(f"{best.method} {best['mean']:.3f} ± {best['std']:.3f} ({len(others)} baselines, n={seeds})")
+        lines.append(f"| {benchmark} | {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calibration(results_dir: Path) -> str:
+    parts = []
+    for benchmark in ("wall_robot", "wall_robot_complete", "wall_robot_single_vs_multi"):
+        metrics = ("model_accuracy_refit", "consensus_accuracy") if benchmark.endswith("multi") else ("model_accuracy", "consensus_accuracy")
+        table = calibration_markdown(load_results(results_dir, benchmark), metrics=metrics)
+        if table:
+            parts.append(f"**{benchmark}**\n\n{table}")
+    return "\n\n".join(parts)
+
+
+def tables(results_dir: Path) -> Dict[str, str]:
+    out = {"reproduction": reproduction(results_dir), "calibration": calibration(results_dir)}
+    for benchmark in BENCHMARKS:
+        out[f"final-{benchmark}"] = summary_markdown(load_results(results_dir, benchmark))
+    return out
+
+
+def write(path: Path, blocks: Dict[str, str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    for name, block in blocks.items():
+        pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n)(?:.*?\n)?(<!-- /table:{re.escape(name)} -->)", re.S)
+        text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
+    parser.add_argument("--write", action="store_true", help="replace the marked tables in README.md and results/README.md")
+    args = parser.parse_args()
+    blocks = tables(args.results_dir)
+    if args.write:
+        write(ROOT / "README.md", blocks)
+        write(args.results_dir / "README.md", blocks)
+    else:
+        for name, block in blocks.items():
+            print(f"<!-- table:{name} -->\n{block}\n<!-- /table:{name} -->\n")
+
+
+if __name__ == "__main__":
+    main()
