@@ -351,9 +351,11 @@ def make_figures(
     if "temperature" in set(df.metric):
         # what the calibration choice does: the temperature ActiveLab used and how many of its labels went to new examples
         crowdlab_methods = sorted(set(df[df.metric == "temperature"].method))
+        subset = df[df.method.isin(crowdlab_methods)]
+        relabel_only = not (subset[subset.metric == "n_new"].value > 0).any()  # e.g. Complete: no unlabeled pool
         fig = plot_benchmark(
-            df[df.method.isin(crowdlab_methods)],
-            metrics=["temperature", "n_new"],
+            subset,
+            metrics=["temperature", "model_weight"] + ([] if relabel_only else ["n_new"]),
             columns=figure.get("columns", "model"),
             title=textwrap.fill(f"{description}: ActiveLab by temperature calibration", 90),
         )
@@ -380,7 +382,12 @@ def summary_markdown(
         for m in present:
             t = tables[m]
             row = t[(t.variant == variant) & (t.model == model) & (t.method == method)]
-            cells.append(f"{row['mean'].iloc[0]:.4f} ± {row['std'].iloc[0]:.4f}" if not row.empty else "")
+            if row.empty:
+                cells.append("")
+            elif int(row["count"].iloc[0]) < 2:  # one seed: no spread to report
+                cells.append(f"{row['mean'].iloc[0]:.4f} (1 seed)")
+            else:
+                cells.append(f"{row['mean'].iloc[0]:.4f} ± {row['std'].iloc[0]:.4f}")
         lines.append(f"| {variant or '-'} | {model} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -469,6 +476,10 @@ def calibration_markdown(
                 cells = []
                 for name in names:
                     row = group[group.method == name]
-                    cells.append(f"{row['mean'].iloc[0]:.3f} ± {row['std'].iloc[0]:.3f} (n={int(row['count'].iloc[0])})" if not row.empty else "")
+                    if row.empty:
+                        cells.append("")
+                    else:
+                        spread = f" ± {row['std'].iloc[0]:.3f}" if int(row["count"].iloc[0]) > 1 else ""
+                        cells.append(f"{row['mean'].iloc[0]:.3f}{spread} (n={int(row['count'].iloc[0])})")
                 lines.append(f"| {variant or '-'} | {model} | {family} | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""

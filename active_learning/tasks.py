@@ -651,5 +651,6 @@ class NoisySingleAnnotatorTask(Task):
             resolved["seed"],
             train_on_all=parts["train_on_all"],
             n_classes=arrays["n_classes"],
+            on_round=on_round,
         )
         return {name: np.asarray(values) for name, values in out.items()}

@@ -49,12 +49,12 @@ wall_robot = notebook([
     ("code", "for b, df in results.items():\n"
              "    display(Markdown(f'### {b}\\n' + summary_markdown(df)))"),
     ("md", "## What the temperature calibration does\n\n"
-           "The temperature ActiveLab applied each round and how many of its 100 labels went to new examples, per "
+           "The temperature ActiveLab applied each round, CROWDLAB's model weight and how many of its 100 labels went to new examples, per "
            "calibration; then the final-round accuracies side by side."),
     ("code", "for b, df in results.items():\n"
              "    methods = sorted(set(df[df.metric == 'temperature'].method))\n"
              "    if methods:\n"
-             "        fig = plot_benchmark(df[df.method.isin(methods)], metrics=['temperature', 'n_new'], columns='model', title=b)\n"
+             "        fig = plot_benchmark(df[df.method.isin(methods)], metrics=['temperature', 'model_weight', 'n_new'], columns='model', title=b)\n"
              "        plt.show()\n"
              "    display(Markdown(f'### {b}\\n' + calibration_markdown(df)))"),
     ("md", "## Annotations ActiveLab needs to reach the best baseline's final test accuracy"),

@@ -93,3 +93,18 @@ def test_noisy_loop_strategies_and_train_on_all(name, params):
         assert out["n_train"].tolist() == out["n_labeled"].tolist()
     else:  # the ideal filter keeps exactly the clean labels
         assert np.allclose(out["filter_precision"], 1.0) and np.allclose(out["filter_recall"], 1.0)
+
+
+def test_noisy_loop_reports_each_round():
+    from active_learning.budgets import constant_budgets
+    from active_learning.loops.noisy_single_annotator import run_noisy_loop
+    from active_learning.oracle import NoisyOracle
+    from active_learning.strategies import get_strategy
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(80, 4)), rng.integers(0, 3, size=80)
+    oracle = NoisyOracle.symmetric(y, 0.2, np.random.default_rng(1), n_classes=3)
+    seen = []
+    run_noisy_loop(X, X[:20], y[:20], oracle, get_strategy("random"), get_filter("none"), get_learner("linear_probe", epochs=2),
+                   constant_budgets(6, 3), 0, on_round=seen.append)
+    assert seen == [0, 1, 2]

@@ -17,7 +17,7 @@ References
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -72,6 +72,7 @@ def run_noisy_loop(
     n_classes: Optional[int] = None,
     initial_labeled: Optional[np.ndarray] = None,
     mc_samples: int = 25,
+    on_round: Optional[Callable[[int], None]] = None,
 ) -> Dict[str, np.ndarray]:
     """Run one noisy single-annotator AL experiment.
 
@@ -102,6 +103,8 @@ def run_noisy_loop(
         An explicit initial labeled set (overrides ``budgets.initial_size``).
     mc_samples : int, default=25
         MC-dropout samples for strategies that need ``mc_probs`` (learners with ``predict_mc_proba``).
+    on_round : callable, optional
+        Called with the round index after each round (progress reporting).
 
     Returns
     -------
@@ -177,6 +180,8 @@ def run_noisy_loop(
         results["n_labeled"].append(L.size)
         results["n_train"].append(train.size)
         round_sizes.append(int(b) + (n_initial if t == 0 else 0))
+        if on_round is not None:
+            on_round(t)
     out = {k: np.asarray(v, dtype=np.float64) for k, v in results.items()}
     out["selected"] = L.astype(np.int64)
     out["round_sizes"] = np.asarray(round_sizes, dtype=np.int64)
