@@ -67,6 +67,18 @@ class MultiAnnotatorPool:
         return np.flatnonzero(self.initial_mask.any(axis=1))
 
 
+def check_split_settings(
+    n_classes: int, subset_per_class: Optional[Sequence[int]], test_fraction: float, unlabeled_fraction: float
+) -> None:
+    """The checks both draws share: split fractions in range and one subset size per class."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    if not 0.0 <= unlabeled_fraction < 1.0:
+        raise ValueError(f"unlabeled_fraction must lie in [0, 1), got {unlabeled_fraction}")
+    if subset_per_class is not None and len(subset_per_class) != n_classes:
+        raise ValueError(f"subset_per_class needs one size per class ({n_classes}), got {list(subset_per_class)}")
+
+
 def _class_subset(labels: np.ndarray, per_class: Sequence[int], rng: np.random.Generator) -> np.ndarray:
     chosen: List[np.ndarray] = []
     for cls, size in enumerate(per_class):
@@ -141,14 +153,9 @@ def build_tabular_pool(
         )
     if subset_seed is not None or single_arm_labels:
         raise ValueError("data.subset_seed and data.single_arm_labels apply to data.draw=reference only")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    if not 0.0 <= unlabeled_fraction < 1.0:
-        raise ValueError(f"unlabeled_fraction must lie in [0, 1), got {unlabeled_fraction}")
+    check_split_settings(dataset.n_classes, subset_per_class, test_fraction, unlabeled_fraction)
     rng = np.random.default_rng(seed)
     n_classes = dataset.n_classes
-    if subset_per_class is not None and len(subset_per_class) != n_classes:
-        raise ValueError(f"subset_per_class needs one size per class ({n_classes}), got {list(subset_per_class)}")
     rows = (
         _class_subset(dataset.labels, subset_per_class, rng)
         if subset_per_class is not None

@@ -141,15 +141,10 @@ def build_reference_pool(
         Pool rows ordered labeled block first (in the notebook's labeled-row order), then the unlabeled block, so
         ``initial_mask.sum(axis=1)[:n_labeled]`` is the notebook's per-example annotation count.
     """
-    from .data import MultiAnnotatorPool
+    from .data import MultiAnnotatorPool, check_split_settings
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    if not 0.0 <= unlabeled_fraction < 1.0:
-        raise ValueError(f"unlabeled_fraction must lie in [0, 1), got {unlabeled_fraction}")
     n_classes = dataset.n_classes
-    if subset_per_class is not None and len(subset_per_class) != n_classes:
-        raise ValueError(f"subset_per_class needs one size per class ({n_classes}), got {list(subset_per_class)}")
+    check_split_settings(n_classes, subset_per_class, test_fraction, unlabeled_fraction)
     frame = _class_subset_frame(dataset, subset_per_class, seed if subset_seed is None else subset_seed)
     X = frame.drop(columns=["class", "row"]).to_numpy(dtype=np.float64)
     y = frame["class"].to_numpy(dtype=np.int64)
