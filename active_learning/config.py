@@ -316,6 +316,23 @@ def accepted_parameters(factory: Any) -> Tuple[List[str], bool]:
     return names, True
 
 
+def reject_unknown_params(
+    where: str,
+    params: Mapping[str, Any],
+    names: Sequence[str],
+    open_ended: bool,
+    what: str,
+    *,
+    noun: str = "parameter(s)",
+    shown: Optional[Sequence[str]] = None,
+) -> None:
+    """Raise a :class:`ConfigError` listing the valid names when ``params`` holds a name outside ``names`` (unless the
+    target takes arbitrary keywords, ``open_ended``); ``shown`` is the list the message offers (default ``names``)."""
+    unknown = sorted(set(params) - set(names))
+    if unknown and not open_ended:
+        raise ConfigError(f"{where}: unknown {noun} {unknown} for {what}; valid names are {list(names) if shown is None else list(shown)}")
+
+
 def build_checked(where: str, factory: Callable[..., Any], params: Any, what: str, *, reserved: Sequence[str] = ()) -> Any:
     """Call ``factory(**params)`` with every failure turned into a :class:`ConfigError` at ``where``.
 
@@ -328,9 +345,7 @@ def build_checked(where: str, factory: Callable[..., Any], params: Any, what: st
     taken = sorted(set(params) & set(reserved))
     if taken:
         raise ConfigError(f"{where}: {taken} cannot be set here (the library sets it per run); remove it")
-    unknown = sorted(set(params) - set(names))
-    if unknown and not open_ended:
-        raise ConfigError(f"{where}: unknown parameter(s) {unknown} for {what}; valid names are {valid}")
+    reject_unknown_params(where, params, names, open_ended, what, shown=valid)
     try:
         return factory(**params)
     except TypeError as exc:

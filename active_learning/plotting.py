@@ -116,9 +116,7 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
         A sidecar or array is unreadable or corrupt, or a curve mixes configs or code versions.
     """
     from .loops.multiannotator import DIAGNOSTICS
-    from .runner import _commit as code_version
-    from .runner import describe_mixed_cell, verify_job_files
-    from .utils.io import config_hash
+    from .runner import code_version, config_identity, describe_mixed_cell, verify_job_files
 
     root = Path(results_dir) / benchmark
     rerun = f"`python -m active_learning run {benchmark} --results-dir {results_dir}`"
@@ -145,7 +143,7 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
             )
         config = meta.get("config")
         identity = (
-            config_hash({k: v for k, v in config.items() if k != "seed"}) if isinstance(config, dict) else None,
+            config_identity(config),
             code_version(meta),
         )
         cell = (meta.get("variant") or "", meta["model"], meta["method"])

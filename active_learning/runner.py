@@ -184,13 +184,14 @@ def job_status(job: Job, results_dir: "str | Path") -> str:
     return check.status
 
 
-def _config_without_seed(config: Any) -> Optional[str]:
+def config_identity(config: Any) -> Optional[str]:
+    """The hash of a resolved config without its seed: equal for every seed of one curve (``None``: no config)."""
     if not isinstance(config, Mapping):
         return None
     return config_hash({k: v for k, v in config.items() if k != "seed"})
 
 
-def _commit(meta: Mapping[str, Any]) -> Optional[str]:
+def code_version(meta: Mapping[str, Any]) -> Optional[str]:
     """The code version of a sidecar: the digest of the package source it was made with (``"code"``; for older
     sidecars computed from their git commit with git), else the git commit itself."""
     code = meta.get("code")
@@ -528,12 +529,12 @@ def _cell_files(folder: Path) -> List[Path]:
 
 
 def _plan_cell(
-    cell_jobs: List[Job], results_dir: "str | Path", current_commit: Optional[str]
+    cell_jobs: List[Job], results_dir: "str | Path", current_code: Optional[str]
 ) -> Tuple[Dict[int, _JobCheck], List[str]]:
     """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict)."""
     folder = cell_jobs[0].result_dir(results_dir)
     checks = {job.seed: _check_job(job, results_dir) for job in cell_jobs}
-    reference = _config_without_seed(cell_jobs[0].resolved)
+    reference = config_identity(cell_jobs[0].resolved)
     reasons: List[str] = []
     different = [str(sidecar_path(job, results_dir)) for job in cell_jobs if checks[job.seed].status == "conflict"]
     finished: List[Dict[str, Any]] = [c.meta for c in checks.values() if c.status == "done" and c.meta is not None]
@@ -546,19 +547,19 @@ def _plan_cell(
             if meta is None:
                 warnings.warn(f"{path} {problem} (seed {match.group(1)} is not part of this run)", ResultsIntegrityWarning, stacklevel=3)
                 continue
-            if _config_without_seed(meta.get("config")) != reference:
+            if config_identity(meta.get("config")) != reference:
                 different.append(f"{path} (seed {match.group(1)}, not in this run)")
             else:
                 finished.append(meta)
     if different:
         reasons.append(f"made with a different config: {', '.join(different)}")
-    commits = {_commit(meta) for meta in finished}
+    commits = {code_version(meta) for meta in finished}
     pending = sorted(seed for seed, check in checks.items() if check.status == "todo")
     if len(commits) > 1:
         reasons.append(f"its finished seeds come from different code versions (source digests {sorted(map(str, commits))})")
-    elif pending and commits and commits != {current_commit}:
+    elif pending and commits and commits != {current_code}:
         reasons.append(
-            f"its finished seeds were made by code version {next(iter(commits))}, this code is {current_commit} "
+            f"its finished seeds were made by code version {next(iter(commits))}, this code is {current_code} "
             f"(digest of active_learning/**/*.py; run the missing seeds from the checkout that made the others): "
             f"running seed(s) {pending} would mix code versions in one curve"
         )
@@ -658,8 +659,8 @@ def run_grid(
     _check_results_dir(bench_dir)
 
     report = GridReport()
-    code_version = package_source_digest()
-    provenance = {"versions": package_versions(), "git": git_commit(), "code": code_version}
+    current_code = package_source_digest()
+    provenance = {"versions": package_versions(), "git": git_commit(), "code": current_code}
     with _results_lock(bench_dir, lock_timeout):
         cells: Dict[str, List[Job]] = {}
         for job in jobs:
@@ -669,7 +670,7 @@ def run_grid(
         replace: List[Path] = []
         notices: List[Tuple[Job, str]] = []
         for cell, cell_jobs in cells.items():
-            checks, reasons = _plan_cell(cell_jobs, results_dir, code_version)
+            checks, reasons = _plan_cell(cell_jobs, results_dir, current_code)
             if reasons and not overwrite:
                 conflicts.append(f"{cell}: " + "; ".join(reasons))
                 continue

@@ -28,6 +28,7 @@ from .config import (
     check_typed_settings,
     is_number,
     lookup,
+    reject_unknown_params,
 )
 from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
@@ -132,12 +133,9 @@ def check_model_params(where: str, factory: Callable[..., Any], model: str, para
         else:
             valid, open_ended = accepted_parameters(type(default))
         valid = [v for v in valid if v != "random_state"]
-        unknown = sorted(set(params) - set(valid))
-        if unknown and not open_ended:
-            raise ConfigError(
-                f"{where}: unknown hyper-parameter(s) {unknown} for model {model!r} ({type(default).__name__}); "
-                f"valid names are {valid}"
-            )
+        reject_unknown_params(
+            where, params, valid, open_ended, f"model {model!r} ({type(default).__name__})", noun="hyper-parameter(s)"
+        )
     try:
         estimator = factory(random_state=0, **params)
     except (TypeError, ValueError) as exc:
@@ -597,12 +595,7 @@ class NoisySingleAnnotatorTask(Task):
             encoder = lookup(f"{where}.encoder", ENCODERS, options["encoder"])
             params = check_mapping(f"{where}.encoder_params", options.get("encoder_params"))
             names, open_ended = accepted_parameters(encoder)
-            unknown = sorted(set(params) - set(names))
-            if unknown and not open_ended:
-                raise ConfigError(
-                    f"{where}.encoder_params: unknown parameter(s) {unknown} for encoder {options['encoder']!r}; "
-                    f"valid names are {names}"
-                )
+            reject_unknown_params(f"{where}.encoder_params", params, names, open_ended, f"encoder {options['encoder']!r}")
         try:
             return self._features(resolved, data)
         except UnknownNameError as exc:

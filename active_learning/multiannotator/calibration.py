@@ -58,12 +58,18 @@ _FINAL_CLIP = 1e-30
 Calibration = Union[str, float]
 
 
-def empirical_label_distribution(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Per row of a wide label table (NaN = missing), the share of its annotations on each class, shape (n, K)."""
+def label_counts(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per row of a wide label table (NaN = missing), how many annotations it holds of each class, shape (n, K)."""
     labels = np.asarray(labels, dtype=float)
     counts = np.zeros((labels.shape[0], n_classes))
     rows, cols = np.nonzero(~np.isnan(labels))
     np.add.at(counts, (rows, labels[rows, cols].astype(np.int64)), 1.0)
+    return counts
+
+
+def empirical_label_distribution(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per row of a wide label table (NaN = missing), the share of its annotations on each class, shape (n, K)."""
+    counts = label_counts(labels, n_classes)
     totals = counts.sum(axis=1, keepdims=True)
     if (totals == 0).any():
         raise ValueError("every row of the label table needs at least one annotation")
@@ -81,10 +87,11 @@ def _log(probs: np.ndarray) -> np.ndarray:
 
 
 def _rowwise_softmax(log_probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of ``log_probs / temperature`` along the last axis; ``-inf`` entries (zero probabilities) stay 0."""
     scaled = log_probs / temperature
-    finite_max = np.max(np.where(np.isfinite(scaled), scaled, -np.inf), axis=1, keepdims=True)
+    finite_max = np.max(np.where(np.isfinite(scaled), scaled, -np.inf), axis=-1, keepdims=True)
     exp = np.exp(scaled - finite_max)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def _objective_benchmark(distribution: np.ndarray, log_probs: np.ndarray, temperature: float) -> float:
@@ -176,8 +183,4 @@ def scale_probabilities(pred_probs: np.ndarray, temperature: float) -> np.ndarra
     """Temperature-scale probabilities row by row (cleanlab's ``temp_scale_pred_probs``: clip at 1e-30,
     renormalise, softmax of ``log p / T``). Works on (n, K) and on stacked (m, n, K) arrays; returns a new array."""
     probs = np.clip(np.asarray(pred_probs, dtype=float), _FINAL_CLIP, None)
-    probs = probs / probs.sum(axis=-1, keepdims=True)
-    scaled = np.log(probs) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    return _rowwise_softmax(np.log(probs / probs.sum(axis=-1, keepdims=True)), temperature)

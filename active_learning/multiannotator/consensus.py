@@ -22,7 +22,7 @@ import numpy as np
 
 from .._registry import Registry
 from ..utils.random import global_numpy_seeded
-from .calibration import DEFAULT_CALIBRATION, Calibration, fit_temperature, scale_probabilities
+from .calibration import DEFAULT_CALIBRATION, Calibration, fit_temperature, label_counts, scale_probabilities
 
 ConsensusFn = Callable[..., np.ndarray]
 CONSENSUS: Registry[ConsensusFn] = Registry("consensus method")
@@ -90,10 +90,7 @@ def majority_vote_labels(
         raise ValueError("majority vote: every row of the label table needs at least one label")
     if n_classes is None:
         n_classes = probs.shape[1] if probs is not None else int(np.nanmax(labels)) + 1
-    rows, cols = np.nonzero(observed)
-    given = labels[rows, cols].astype(np.int64)
-    counts = np.zeros((labels.shape[0], n_classes))
-    np.add.at(counts, (rows, given), 1.0)
+    counts = label_counts(labels, n_classes)
     tied = counts == counts.max(axis=1, keepdims=True)
     untied_rows = tied.sum(axis=1) == 1
     if probs is not None:
