@@ -6,11 +6,9 @@ before any job starts (:meth:`Task.validate`: names, budgets, data files) and ru
 
 from __future__ import annotations
 
-import inspect
 import typing
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 import numpy as np
@@ -32,15 +30,7 @@ from .config import (
 )
 from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
-
-
-@dataclass(frozen=True)
-class DataAccess:
-    """Where raw dataset files are looked for (not part of a job's identity, so not hashed)."""
-
-    root: Optional[str] = None
-    mirror: Optional[str] = None
-    download: bool = True
+from .pools import POOLS, DataAccess, INPUT_KEYS, pool_settings
 
 
 class Task(ABC):
@@ -148,34 +138,16 @@ def check_model_params(where: str, factory: Callable[..., Any], model: str, para
             raise ConfigError(f"{where}: invalid hyper-parameter value for model {model!r}: {exc}") from None
 
 
-def _fraction(low: float, high: float, low_open: bool, high_open: bool) -> Tuple[Callable[[Any], bool], str]:
-    def ok(value: Any) -> bool:
-        if not is_number(value):
-            return False
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        return bool(above and below)
+def check_learner_params(where: str, model: str, params: Any) -> None:
+    """Hyper-parameters of a registered learner: the scikit-learn models through :func:`check_model_params`
+    (their estimator's own validation), the others against their constructor's signature."""
+    from .learners import LEARNERS
+    from .models import MODELS
 
-    return ok, f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-
-
-def _at_least(minimum: int) -> Tuple[Callable[[Any], bool], str]:
-    return (lambda value: value is None or value >= minimum), f"an integer >= {minimum}"
-
-
-#: Ranges of ``build_tabular_pool``'s numeric arguments (its signature gives the names and types; keys not
-#: listed here are only type-checked).
-POOL_RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
-    "seed": _at_least(0),
-    "subset_seed": _at_least(0),
-    "n_annotators": _at_least(1),
-    "max_initial_per_example": _at_least(1),
-    "test_fraction": _fraction(0.0, 1.0, True, True),
-    "unlabeled_fraction": _fraction(0.0, 1.0, False, True),
-    "trace_fraction": _fraction(0.0, 1.0, True, False),
-    "drop_prob": _fraction(0.0, 1.0, False, False),
-    "subset_per_class": ((lambda value: value is None or all(v >= 0 for v in value)), "a list of integers >= 0"),
-}
+    if model in MODELS:
+        check_model_params(where, MODELS.get(model), model, params)
+    else:
+        build_checked(where, LEARNERS.get(model), check_mapping(where, params), f"learner {model!r}")
 
 
 def get_task(name: str) -> Task:
@@ -191,18 +163,9 @@ class MultiAnnotatorTask(Task):
 
     @staticmethod
     def _pool(resolved: Mapping[str, Any], data: DataAccess) -> Any:
-        from .datasets import load
-        from .multiannotator.data import build_tabular_pool
+        from .pools import build_pool
 
-        dataset_options = dict(resolved["dataset"])
-        name = dataset_options.pop("name", None)
-        if name is None:
-            raise ConfigError(f"{resolved['benchmark']}: dataset.name is required")
-        dataset = load(name, root=data.root, mirror=data.mirror, download=data.download, **dataset_options)
-        try:
-            return build_tabular_pool(dataset, **resolved["data"])
-        except TypeError as exc:
-            raise ConfigError(f"{resolved['benchmark']}: invalid data settings {resolved['data']}: {exc}") from None
+        return build_pool(resolved["dataset"], resolved["data"], data)
 
     @staticmethod
     def _members(resolved: Mapping[str, Any]) -> List[str]:
@@ -249,63 +212,59 @@ class MultiAnnotatorTask(Task):
             raise ConfigError(f"{where}: invalid loop settings: {exc}") from None
 
     @staticmethod
-    def _check_data(where: str, settings: Any) -> Dict[str, Any]:
-        """``data:`` against the keyword arguments of :func:`build_tabular_pool` (names, types, ranges)."""
-        from .multiannotator.data import build_tabular_pool
-
+    def _check_data(where: str, settings: Any) -> Tuple[str, Dict[str, Any]]:
+        """``data:`` against the keyword arguments of its pool builder (``data.pool``; names, types, ranges)."""
         settings = dict(check_mapping(where, settings))
-        parameters = inspect.signature(build_tabular_pool).parameters
-        valid = [n for n, p in parameters.items() if p.kind == p.KEYWORD_ONLY]
+        pool = settings.pop("pool", "tabular")
+        builder = lookup(f"{where}.pool", POOLS, pool)
+        valid, required = pool_settings(pool)
         unknown = sorted(set(settings) - set(valid))
         if unknown:
             raise ConfigError(
-                f"{where}: invalid data settings: unknown key(s) {unknown}; valid keys are {valid} "
-                f"(the arguments of build_tabular_pool)"
+                f"{where}: invalid data settings: unknown key(s) {unknown} for data.pool={pool!r}; valid keys are "
+                f"{['pool'] + valid}"
             )
-        missing = [n for n in valid if parameters[n].default is inspect.Parameter.empty and n not in settings]
+        missing = [n for n in required if n not in settings]
         if missing:
-            raise ConfigError(f"{where}: invalid data settings: missing required key(s) {missing}; add them")
-        check_typed_settings(where, settings, _type_hints(build_tabular_pool), "data settings")
-        for key, (ok, text) in POOL_RANGES.items():
+            raise ConfigError(f"{where}: invalid data settings: missing required key(s) {missing} for data.pool={pool!r}; add them")
+        check_typed_settings(where, settings, _type_hints(builder), "data settings")
+        for key, (ok, text) in POOLS.metadata(pool).get("ranges", {}).items():
             if key in settings and settings[key] is not None and not ok(settings[key]):
                 raise ConfigError(f"{where}.{key} must be {text}, got {settings[key]!r}; fix the data settings")
-        return settings
+        return pool, settings
 
     def _validated_pool(self, job: Job, data: DataAccess) -> Any:
         """The pool of a job, built as :meth:`_pool` builds it, with every error pointing at its config key."""
-        from .multiannotator.data import build_tabular_pool
+        from .datasets import DatasetFileNotFoundError
+        from .pools import build_pool
 
         resolved = job.resolved
         name = resolved["benchmark"]
-        settings = self._check_data(f"{name}: data{_context(job)}", resolved["data"])
-        dataset_name, options, _ = check_dataset_options(f"{name}: dataset", resolved["dataset"])
-        dataset = load_checked(f"{name}: dataset", dataset_name, options, data)
-        n_classes = getattr(dataset, "n_classes", None)
-        trace = settings.get("trace_fraction", inspect.signature(build_tabular_pool).parameters["trace_fraction"].default)
-        if isinstance(n_classes, int) and n_classes > 1 and trace * n_classes <= 1:
-            raise ConfigError(
-                f"{name}: data{_context(job)}.trace_fraction={trace} is too low for the {n_classes} classes of "
-                f"{dataset_name!r}: the noise matrix needs a trace above 1, so use a value above {1 / n_classes:.3g}"
-            )
+        pool, _ = self._check_data(f"{name}: data{_context(job)}", resolved["data"])
+        if POOLS.metadata(pool).get("uses_dataset", True):
+            check_dataset_options(f"{name}: dataset", resolved["dataset"], extra=INPUT_KEYS)
         try:
-            return build_tabular_pool(dataset, **settings)
+            return build_pool(resolved["dataset"], resolved["data"], data)
+        except (DatasetFileNotFoundError, FileNotFoundError):
+            raise
+        except UnknownNameError as exc:
+            raise UnknownConfigNameError(f"{name}: data{_context(job)}: {exc}") from None
         except (TypeError, ValueError, RuntimeError) as exc:
             raise ConfigError(f"{name}: data{_context(job)}: invalid data settings: {exc}") from None
 
     @staticmethod
     def _initial_class_counts(pool: Any, loop: Any, seed: int) -> np.ndarray:
         """Class counts of the round-0 consensus labels (the loop's majority vote, on its consensus stream)."""
-        from .annotators import AnnotationStore
         from .multiannotator.consensus import CONSENSUS
 
-        store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)
+        store = pool.initial_store()
         table = store.wide(store.labeled_examples())
         consensus_rng = np.random.default_rng(seed).spawn(5)[3]
         labels = CONSENSUS.get("majority_vote")(table, None, consensus_rng, tie_break=loop.tie_break)
         return np.bincount(np.asarray(labels, dtype=np.int64), minlength=pool.n_classes)
 
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
-        from .models import MODELS
+        from .learners import LEARNERS
         from .multiannotator.methods import METHODS
 
         pools: Dict[str, Any] = {}
@@ -320,17 +279,22 @@ class MultiAnnotatorTask(Task):
                 at = f"{name}: models.{model}.methods[{resolved['method_name']}]"
                 method_class = lookup(f"{at}.method", METHODS, resolved["method"])
                 build_checked(f"{at}.params", method_class, resolved["method_params"], f"method {resolved['method']!r}")
-                factory = lookup(f"{name}: models.{model}", MODELS, model)
+                lookup(f"{name}: models.{model}", LEARNERS, model)
                 for position, member in enumerate(resolved["ensemble"]):
-                    lookup(f"{name}: models.{model}.ensemble[{position}]", MODELS, member)
+                    lookup(f"{name}: models.{model}.ensemble[{position}]", LEARNERS, member)
                 self._members(resolved)
-                check_model_params(f"{name}: models.{model}.params", factory, model, resolved["model_params"])
+                check_learner_params(f"{name}: models.{model}.params", model, resolved["model_params"])
                 checked[settings_key] = self._check_loop(f"{name}: loop{_context(job)}", resolved["loop"])
             loop = checked[settings_key]
             data_key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if data_key not in pools:
                 pools[data_key] = self._validated_pool(job, data)
             pool = pools[data_key]
+            if loop.annotator_columns == "true_identity" and not pool.source.has_identities:
+                raise ConfigError(
+                    f"{job.key}: loop.annotator_columns=true_identity needs annotator identities, but the pool's "
+                    f"{pool.source.kind!r} source has none (anonymous label multisets); use per_round"
+                )
             n_pool = pool.X_pool.shape[0]
             n_unlabeled = n_pool - pool.labeled_at_start.size
             if loop.batch_size > n_pool:
@@ -400,7 +364,6 @@ class NoisySingleAnnotatorTask(Task):
     #: The keys this task reads (validated before any job runs).
     DATA_KEYS = ("seed", "test_fraction", "noise", "budget")
     NOISE_KEYS = ("type", "rate", "seed")
-    NOISE_TYPES = ("symmetric", "asymmetric_cifar10", "real", "none")
     BUDGET_KEYS = ("samples_per_class", "per_round", "rounds", "initial_size", "noise_rate")
     LOOP_KEYS = ("filter", "filter_params", "train_on_all")
 
@@ -409,99 +372,6 @@ class NoisySingleAnnotatorTask(Task):
         from .loops.noisy_single_annotator import METRICS
 
         return METRICS
-
-    @staticmethod
-    def _features(resolved: Mapping[str, Any], data: DataAccess) -> Dict[str, Any]:
-        from .datasets import load
-
-        options = dict(resolved["dataset"])
-        name = options.pop("name", None)
-        if name is None:
-            raise ConfigError(f"{resolved['benchmark']}: dataset.name is required")
-        encoder_name = options.pop("encoder", None)
-        encoder_params = options.pop("encoder_params", {}) or {}
-        settings = resolved["data"]
-        if encoder_name is not None:
-            from .encoders import get_encoder
-            from .features import extract_features
-
-            encoder = get_encoder(encoder_name, **encoder_params)
-            feature_root = None if data.root is None else Path(data.root) / "features"
-            splits = {}
-            for split in ("train", "test"):
-                dataset = load(name, root=data.root, mirror=data.mirror, download=data.download, split=split, **options)
-                features = extract_features(dataset, encoder, root=feature_root, progress=False)
-                splits[split] = (np.asarray(features, dtype=np.float32), np.asarray(dataset.labels, dtype=np.int64), dataset)
-            train_dataset = splits["train"][2]
-            return {
-                "X": splits["train"][0],
-                "y": splits["train"][1],
-                "X_test": splits["test"][0],
-                "y_test": splits["test"][1],
-                "n_classes": len(train_dataset.class_names),
-                "noisy_labels": getattr(train_dataset, "noisy_labels", None),
-            }
-        from sklearn.model_selection import train_test_split
-
-        dataset = load(name, root=data.root, mirror=data.mirror, download=data.download, **options)
-        rows = np.arange(len(dataset))
-        train_rows, test_rows = train_test_split(
-            rows,
-            test_size=settings.get("test_fraction", 0.2),
-            random_state=int(settings.get("seed", 0)),
-            stratify=dataset.labels,
-        )
-        return {
-            "X": dataset.features[train_rows],
-            "y": dataset.labels[train_rows],
-            "X_test": dataset.features[test_rows],
-            "y_test": dataset.labels[test_rows],
-            "n_classes": dataset.n_classes,
-            "noisy_labels": None,
-        }
-
-    @staticmethod
-    def _oracle(resolved: Mapping[str, Any], arrays: Mapping[str, Any]) -> Any:
-        from .oracle import NoisyOracle
-
-        noise = dict(resolved["data"].get("noise") or {"type": "none"})
-        kind = noise.pop("type", "none")
-        rate = float(noise.pop("rate", 0.0))
-        seed = noise.pop("seed", None)
-        if noise:
-            raise ConfigError(f"{resolved['benchmark']}: unknown data.noise key(s) {sorted(noise)}")
-        rng = np.random.default_rng(resolved["seed"] if seed is None else seed)
-        y, n_classes = arrays["y"], arrays["n_classes"]
-        if kind == "symmetric":
-            return NoisyOracle.symmetric(y, rate, rng, n_classes=n_classes)
-        if kind == "asymmetric_cifar10":
-            return NoisyOracle.asymmetric_cifar10(y, rate, rng)
-        if kind == "real":
-            if arrays["noisy_labels"] is None:
-                raise ConfigError(f"{resolved['benchmark']}: data.noise.type=real needs a dataset with noisy labels")
-            return NoisyOracle.from_noisy_labels(y, arrays["noisy_labels"], n_classes=n_classes)
-        if kind == "none":
-            return NoisyOracle.from_noisy_labels(y, y, n_classes=n_classes)
-        raise ConfigError(
-            f"{resolved['benchmark']}: unknown data.noise.type {kind!r}; use symmetric, asymmetric_cifar10, real or none"
-        )
-
-    @staticmethod
-    def _budgets(resolved: Mapping[str, Any], oracle: Any, n_classes: int) -> Any:
-        from .budgets import constant_budgets, samples_per_class_budgets
-
-        budget = dict(resolved["data"].get("budget") or {})
-        initial = int(budget.pop("initial_size", 0))
-        if "samples_per_class" in budget:
-            rate = float(budget.pop("noise_rate", (resolved["data"].get("noise") or {}).get("rate", oracle.noise_rate)))
-            schedule = samples_per_class_budgets(budget.pop("samples_per_class"), n_classes, rate, initial_size=initial)
-        elif "per_round" in budget:
-            schedule = constant_budgets(budget.pop("per_round"), budget.pop("rounds", 1), initial_size=initial)
-        else:
-            raise ConfigError(f"{resolved['benchmark']}: data.budget needs samples_per_class or per_round")
-        if budget:
-            raise ConfigError(f"{resolved['benchmark']}: unknown data.budget key(s) {sorted(budget)}")
-        return schedule
 
     def _components(self, resolved: Mapping[str, Any]) -> Dict[str, Any]:
         from .learners import get_learner
@@ -564,10 +434,10 @@ class NoisySingleAnnotatorTask(Task):
                 raise ConfigError(f"{where}.test_fraction must be a number in (0, 1), got {value!r}")
         noise = check_mapping(f"{where}.noise", settings.get("noise"))
         check_keys(f"{where}.noise", noise, self.NOISE_KEYS)
-        if "type" in noise and noise["type"] not in self.NOISE_TYPES:
-            raise ConfigError(
-                f"{where}: unknown data.noise.type {noise['type']!r}; use one of {list(self.NOISE_TYPES)}"
-            )
+        if "type" in noise:
+            from .pools import NOISE_MODELS
+
+            lookup(f"{where}.noise.type", NOISE_MODELS, noise["type"])
         if "rate" in noise and (not is_number(noise["rate"]) or not 0.0 <= noise["rate"] < 1.0):
             raise ConfigError(f"{where}.noise.rate must be a number in [0, 1), got {noise['rate']!r}")
         if noise.get("seed") is not None:
@@ -585,10 +455,12 @@ class NoisySingleAnnotatorTask(Task):
         if "noise_rate" in budget and (not is_number(budget["noise_rate"]) or not 0.0 <= budget["noise_rate"] < 1.0):
             raise ConfigError(f"{where}.budget.noise_rate must be a number in [0, 1), got {budget['noise_rate']!r}")
 
-    def _validated_features(self, job: Job, data: DataAccess) -> Dict[str, Any]:
+    def _validated_features(self, job: Job, data: DataAccess) -> Any:
+        from .pools import feature_arrays
+
         resolved = job.resolved
         where = f"{resolved['benchmark']}: dataset"
-        _, options, _ = check_dataset_options(where, resolved["dataset"], extra=("encoder", "encoder_params"))
+        _, options, _ = check_dataset_options(where, resolved["dataset"], extra=INPUT_KEYS)
         if options.get("encoder") is not None:
             from .encoders import ENCODERS
 
@@ -597,13 +469,15 @@ class NoisySingleAnnotatorTask(Task):
             names, open_ended = accepted_parameters(encoder)
             reject_unknown_params(f"{where}.encoder_params", params, names, open_ended, f"encoder {options['encoder']!r}")
         try:
-            return self._features(resolved, data)
+            return feature_arrays(resolved["dataset"], resolved["data"], data)
         except UnknownNameError as exc:
             raise UnknownConfigNameError(f"{where}: {exc}") from None
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: cannot build the features with {dict(resolved['dataset'])}: {exc}") from None
 
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
+        from .pools.features import make_budgets, make_oracle
+
         cache: Dict[str, Any] = {}
         checked = set()
         for job in jobs:
@@ -616,11 +490,13 @@ class NoisySingleAnnotatorTask(Task):
             key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if key not in cache:
                 cache[key] = self._validated_features(job, data)
-            arrays = cache[key]
+            pool = cache[key]
             where = f"{resolved['benchmark']}: data{_context(job)}"
             try:
-                oracle = self._oracle(resolved, arrays)
-                self._budgets(resolved, oracle, arrays["n_classes"]).check_pool(arrays["X"].shape[0])
+                settings = resolved["data"]
+                oracle = make_oracle(pool, settings.get("noise"), resolved["seed"])
+                rate = float((settings.get("noise") or {}).get("rate", oracle.noise_rate))
+                make_budgets(settings.get("budget"), pool.n_classes, rate).check_pool(pool.X.shape[0])
             except ConfigError:
                 raise
             except (TypeError, ValueError) as exc:
@@ -628,22 +504,23 @@ class NoisySingleAnnotatorTask(Task):
 
     def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
         from .loops.noisy_single_annotator import run_noisy_loop
+        from .pools import build_feature_pool
 
-        arrays = self._features(resolved, data)
-        oracle = self._oracle(resolved, arrays)
+        built = build_feature_pool(resolved["dataset"], resolved["data"], data, resolved["seed"])
+        pool = built["pool"]
         parts = self._components(resolved)
         out = run_noisy_loop(
-            arrays["X"],
-            arrays["X_test"],
-            arrays["y_test"],
-            oracle,
+            pool.X,
+            pool.X_test,
+            pool.y_test,
+            built["oracle"],
             parts["strategy"],
             parts["noise_filter"],
             parts["learner"],
-            self._budgets(resolved, oracle, arrays["n_classes"]),
+            built["budgets"],
             resolved["seed"],
             train_on_all=parts["train_on_all"],
-            n_classes=arrays["n_classes"],
+            n_classes=pool.n_classes,
             on_round=on_round,
         )
         return {name: np.asarray(values) for name, values in out.items()}

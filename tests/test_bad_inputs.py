@@ -244,7 +244,7 @@ CASES: List[Case] = [
     # noisy single-annotator (NAS) configs
     Case("NAS data misspelled", ("noize", "noise"), nas_set("data.noize={type: none}")),
     Case("NAS noise rate above 1", ("noise.rate", "1.5"), nas_set("data.noise.rate=1.5")),
-    Case("NAS noise type unknown", ("unknown data.noise.type", "gaussian"), nas_set("data.noise.type=gaussian")),
+    Case("NAS noise type unknown", ("unknown noise model", "gaussian"), nas_set("data.noise.type=gaussian")),
     Case("NAS noise unknown key", ("noise", "strength"), nas_set("data.noise.strength=2")),
     Case("NAS budget per_round zero", ("per_round", "0"), nas_set("data.budget={per_round: 0, rounds: 2}")),
     Case("NAS budget samples_per_class zero", ("samples_per_class",), nas_set("data.budget.samples_per_class=[0]")),

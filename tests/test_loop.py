@@ -6,7 +6,7 @@ from active_learning.loops.multiannotator import (
     METRICS,
     MultiAnnotatorLoopConfig,
     _ensemble_accuracy,
-    _RoundModels,
+    RoundModels,
     run_multiannotator_loop,
 )
 from active_learning.multiannotator import build_tabular_pool
@@ -119,7 +119,7 @@ def test_ensemble_model_accuracy_is_the_argmax_of_the_weighted_member_mean():
     right = np.eye(3)[truth] * 0.9 + 0.1 / 3
     wrong = np.eye(3)[(truth + 1) % 3] * 0.6 + 0.4 / 3
     per_fold = np.stack([np.stack([wrong, wrong]), np.stack([right, right])])  # (m, folds, n_test, K)
-    models = _RoundModels(np.zeros((2, 0, 3)), np.zeros((2, 0, 3)), per_fold, per_fold.mean(axis=1))
+    models = RoundModels(np.zeros((2, 0, 3)), np.zeros((2, 0, 3)), per_fold, per_fold.mean(axis=1))
     assert _ensemble_accuracy(models, truth, None) == 1.0  # unweighted mean: 0.9 beats 0.6
     assert _ensemble_accuracy(models, truth, np.array([10.0, 1.0])) == 0.0  # w_M-weighted: member 0 dominates
 

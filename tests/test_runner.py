@@ -184,7 +184,7 @@ def test_noisy_single_annotator_task_runs_in_the_same_runner(tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda c: c["data"].update(noise={"type": "gaussian", "rate": 0.2}), "unknown data.noise.type"),
+        (lambda c: c["data"].update(noise={"type": "gaussian", "rate": 0.2}), "unknown noise model"),
         (lambda c: c["data"].update(budget={"samples_per_class": [1, 500]}), "budget"),
         (lambda c: c["data"].update(budget={}), "samples_per_class or per_round"),
         (lambda c: c["loop"].update(filter="oracle"), "unknown noise filter"),

@@ -27,7 +27,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from . import register_dataset
-from ._files import RemoteFile, resolve_file
+from ._files import DatasetFileNotFoundError, RemoteFile, resolve_file
 from ._images import ImageDataset
 from .cifar import load_cifar10, load_cifar100
 from ..utils.io import md5_of_file
@@ -47,6 +47,45 @@ FILES = {
     name: RemoteFile(name, None, f"{REPO}/raw/main/data/{name}", instructions=f"CIFAR-N repository: {REPO}.")
     for name in KNOWN_MD5
 }
+#: Worker ids (and work times) of the three CIFAR-10N annotators of every batch of 10 images. Optional.
+SIDE_INFO_10N = RemoteFile("side_info_cifar10N.csv", None, f"{REPO}/raw/main/data/side_info_cifar10N.csv",
+                           instructions=f"CIFAR-N repository: {REPO}.")
+SIDE_INFO_COLUMNS = ("Image-batch", "Worker1-id", "Worker2-id", "Worker3-id")
+
+
+def read_side_info(path: "str | Path", n_images: int = N_TRAIN) -> np.ndarray:
+    """Read ``side_info_cifar10N.csv`` into the worker id of each of the three labels of every image.
+
+    Each row covers a batch of images (``Image-batch`` = ``"first--last"``, inclusive) and names the workers who
+    gave ``random_label1``, ``random_label2`` and ``random_label3`` (``Worker1-id`` .. ``Worker3-id``; the
+    CIFAR-N release pairs them in this order).
+
+    Returns
+    -------
+    ndarray of shape (n_images, 3), int64
+    """
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    missing = [c for c in SIDE_INFO_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; found {list(frame.columns)}")
+    bounds = frame["Image-batch"].astype(str).str.split("--", expand=True)
+    if bounds.shape[1] != 2:
+        raise ValueError(f"{path}: Image-batch must read 'first--last', e.g. '0--9'")
+    first = pd.to_numeric(bounds[0], errors="coerce")
+    last = pd.to_numeric(bounds[1], errors="coerce")
+    if first.isna().any() or last.isna().any() or (last < first).any():
+        raise ValueError(f"{path}: Image-batch must read 'first--last' with integers first <= last")
+    workers = np.full((n_images, 3), -1, dtype=np.int64)
+    ids = frame[list(SIDE_INFO_COLUMNS[1:])].to_numpy(dtype=np.int64)
+    for (lo, hi), row in zip(zip(first.astype(int), last.astype(int)), ids):
+        if lo < 0 or hi >= n_images:
+            raise ValueError(f"{path}: image batch {lo}--{hi} outside 0..{n_images - 1}")
+        workers[lo : hi + 1] = row
+    if np.any(workers < 0):
+        raise ValueError(f"{path}: {int(np.sum(workers[:, 0] < 0))} image(s) belong to no batch")
+    return workers
 
 #: CIFAR-10N ``noise_type`` -> key in ``CIFAR-10_human.pt``.
 CIFAR10N_NOISE_TYPES = {
@@ -176,7 +215,10 @@ def load_cifar10n(root: Any = None, mirror: Any = None, download: bool = True, s
     -------
     ImageDataset
         ``labels`` = clean CIFAR-10 labels, ``noisy_labels`` = the chosen set, ``annotator_labels`` (50000, 3) =
-        the three identified annotators (``random_label1..3``), ``image_set = "cifar10"``.
+        the three identified annotators (``random_label1..3``), ``annotations`` = the same labels in long format
+        (``image, annotator, label``) with the real worker ids from ``side_info_cifar10N.csv`` when that file is
+        found (``source["worker_ids"] = True``; 747 workers), else annotators 0/1/2 = label slots;
+        ``image_set = "cifar10"``.
     """
     if noise_type not in CIFAR10N_NOISE_TYPES:
         raise ValueError(f"cifar10n: noise_type must be one of {sorted(CIFAR10N_NOISE_TYPES)}, got {noise_type!r}")
@@ -189,15 +231,34 @@ def load_cifar10n(root: Any = None, mirror: Any = None, download: bool = True, s
     key = CIFAR10N_NOISE_TYPES[noise_type]
     _require(labels, path, ("clean_label", key) + CIFAR10N_ANNOTATOR_KEYS)
     _check_clean(labels["clean_label"], images, path)
+    annotator_labels = np.stack([labels[k] for k in CIFAR10N_ANNOTATOR_KEYS], axis=1)
+    source = _source(images, path, md5, noise_type, key)
+    try:
+        side_path = resolve_file(DATASET_DIR, SIDE_INFO_10N, root=root, mirror=mirror, download=download)
+        workers = read_side_info(side_path, len(images))
+        source.update({"worker_ids": True, "side_info_path": str(side_path), "side_info_md5": md5_of_file(side_path)})
+    except (DatasetFileNotFoundError, ValueError) as exc:
+        if isinstance(exc, ValueError):  # e.g. the mirror's full side info beside a smaller label file
+            warnings.warn(f"cifar10n: worker ids not used ({exc}); annotators are the three label slots", stacklevel=2)
+        workers = np.broadcast_to(np.arange(3), annotator_labels.shape).copy()
+        source["worker_ids"] = False
+    import pandas as pd
+
+    annotations = pd.DataFrame({
+        "image": np.repeat(np.arange(len(images)), 3),
+        "annotator": workers.reshape(-1),
+        "label": annotator_labels.reshape(-1),
+    })
     return ImageDataset(
         name="cifar10n",
         labels=images.labels,
         images=images.images,
         class_names=images.class_names,
         split=split,
-        source=_source(images, path, md5, noise_type, key),
+        source=source,
         noisy_labels=labels[key],
-        annotator_labels=np.stack([labels[k] for k in CIFAR10N_ANNOTATOR_KEYS], axis=1),
+        annotator_labels=annotator_labels,
+        annotations=annotations,
         image_set="cifar10",
     )
 

@@ -11,12 +11,13 @@ from .._registry import Registry
 
 T = TypeVar("T")
 
-LEARNERS: Registry[Any] = Registry("learner")
+LEARNERS: Registry[Any] = Registry("model")  # YAMLs call learners "models"
 
 
-def register_learner(name: str) -> Callable[[T], T]:
-    """Decorator registering a :class:`Learner` subclass under ``name``."""
-    return LEARNERS.register(name)
+def register_learner(name: str, **metadata: Any) -> Callable[[T], T]:
+    """Decorator registering a :class:`Learner` subclass under ``name`` (metadata, e.g. ``family="torch"``,
+    ``inputs="features"`` or ``"images"``, is shown by ``python -m active_learning list models``)."""
+    return LEARNERS.register(name, **metadata)
 
 
 def get_learner(name: str, **params: Any) -> "Learner":

@@ -17,7 +17,7 @@ from ._base import Learner, register_learner
 from ._training import train_sgd
 
 
-@register_learner("linear_probe")
+@register_learner("linear_probe", family="torch", inputs="features")
 class LinearProbe(Learner):
     """A linear layer ``d -> C`` on raw frozen features, trained with the NAS recipe.
 
@@ -70,7 +70,7 @@ class LinearProbe(Learner):
             return torch.softmax(self._model(X), 1).cpu().numpy().astype(np.float64)
 
 
-@register_learner("one_nn")
+@register_learner("one_nn", family="torch", inputs="features")
 class OneNN(Learner):
     """1-nearest-neighbour classifier on unit-sphere-projected features (cosine similarity).
 

@@ -120,7 +120,7 @@ def to_image_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[flo
     return (t - m) / s
 
 
-@register_learner("resnet18_cifar")
+@register_learner("resnet18_cifar", family="torch", inputs="images")
 class ResNet18Cifar(Learner):
     """CIFAR ResNet-18 from scratch on images (GPU when available).
 

@@ -21,8 +21,20 @@ MODELS: Registry[ModelFactory] = Registry("model")
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
-    """Decorator registering a classifier factory ``factory(random_state: int, **params) -> estimator``."""
-    return MODELS.register(name)
+    """Decorator registering a classifier factory ``factory(random_state: int, **params) -> estimator``; the model
+    also becomes a learner (:data:`active_learning.learners.LEARNERS`) usable by both loops."""
+    register = MODELS.register(name)
+
+    def decorator(factory: ModelFactory) -> ModelFactory:
+        register(factory)
+        import sys
+
+        bridge = sys.modules.get("active_learning.learners.sklearn_learners")
+        if hasattr(bridge, "_register_sklearn_learners"):  # the learners are loaded: add this model to them now
+            bridge._register_sklearn_learners()  # type: ignore[union-attr]
+        return factory
+
+    return decorator
 
 
 def make_model(name: str, random_state: int, **params: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
@@ -36,3 +37,11 @@ def knn(random_state: int, **params: Any) -> KNeighborsClassifier:
     params.setdefault("n_neighbors", 5)
     params.setdefault("weights", "distance")
     return KNeighborsClassifier(**params)
+
+
+@register_model("logistic_regression")
+def logistic_regression(random_state: int, **params: Any) -> LogisticRegression:
+    """Multinomial logistic regression (L2, ``C=1``, lbfgs, ``max_iter=1000``): the linear classifier on frozen
+    image features of the CIFAR-10H / CIFAR-10N benchmarks."""
+    params.setdefault("max_iter", 1000)
+    return LogisticRegression(random_state=random_state, **params)

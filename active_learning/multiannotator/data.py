@@ -13,7 +13,10 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..annotators import noise_matrix_from_trace, simulate_annotators, sparsify
+import pandas as pd
+
+from ..annotators import AnnotationStore, noise_matrix_from_trace, simulate_annotators, sparsify
+from ..annotators.sources import AnnotatorSource, DenseAnnotators, check_annotation_table
 from ..datasets import TabularDataset
 
 
@@ -23,25 +26,31 @@ class MultiAnnotatorPool:
 
     Attributes
     ----------
-    X_pool : ndarray of shape (n_pool, n_features)
+    X_pool : ndarray of shape (n_pool, ...)
+        Model inputs of the pool: a feature matrix, or images (n_pool, H, W, 3) for image models.
     y_pool : ndarray of shape (n_pool,), int64
         True labels of the pool (used only for evaluation, never shown to a method).
-    X_test, y_test : test features and true labels.
-    annotator_labels : ndarray of shape (n_pool, n_annotators), int64
-        The label every simulated annotator would give each pool example; new labels are drawn from these rows.
-    initial_mask : ndarray of shape (n_pool, n_annotators), bool
-        The annotations revealed at round 0 (all-False rows are the unlabeled pool).
+    X_test, y_test : test inputs and true labels.
+    source : AnnotatorSource
+        Where new labels come from (:mod:`active_learning.annotators.sources`): simulated dense annotators, label
+        multisets, or real sparse annotations.
+    initial : pandas.DataFrame
+        The annotations revealed at round 0, columns ``example, annotator, label`` (examples without a row are the
+        unlabeled pool).
     n_classes : int
     info : dict
-        Provenance: noise matrix, seeds, sizes.
+        Provenance: noise matrix, seeds, sizes, the source's description.
+
+    The dense constructor :meth:`dense` builds a pool from a complete annotator matrix and a mask of the initial
+    annotations (the Wall Robot protocol); its ``annotator_labels`` and ``initial_mask`` stay available.
     """
 
     X_pool: np.ndarray
     y_pool: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    annotator_labels: np.ndarray
-    initial_mask: np.ndarray
+    source: AnnotatorSource
+    initial: pd.DataFrame
     n_classes: int
     info: Dict[str, Any] = field(default_factory=dict)
 
@@ -50,21 +59,62 @@ class MultiAnnotatorPool:
         checks = [
             (self.y_pool.shape == (n_pool,), "y_pool must have one label per pool row"),
             (self.X_test.shape[0] == self.y_test.shape[0], "X_test and y_test lengths differ"),
-            (self.annotator_labels.shape[0] == n_pool, "annotator_labels must have one row per pool example"),
-            (self.initial_mask.shape == self.annotator_labels.shape, "initial_mask must match annotator_labels"),
+            (self.source.n_examples == n_pool, "the annotator source must cover every pool example"),
             (np.isfinite(self.X_pool).all() and np.isfinite(self.X_test).all(), "features contain NaN or inf"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"invalid multi-annotator pool: {message}")
-        for name, labels in (("y_pool", self.y_pool), ("y_test", self.y_test), ("annotator_labels", self.annotator_labels)):
+        for name, labels in (("y_pool", self.y_pool), ("y_test", self.y_test)):
             if labels.size and (labels.min() < 0 or labels.max() >= self.n_classes):
                 raise ValueError(f"invalid multi-annotator pool: {name} has labels outside 0..{self.n_classes - 1}")
+        initial = check_annotation_table(self.initial, n_pool, self.n_classes, "initial annotations")
+        self.initial = initial.sort_values(["example", "annotator"], kind="stable").reset_index(drop=True)
+        self.info.setdefault("annotator_source", self.source.info())
+
+    @classmethod
+    def dense(cls, *, X_pool: np.ndarray, y_pool: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+              annotator_labels: np.ndarray, initial_mask: np.ndarray, n_classes: int,
+              info: Optional[Dict[str, Any]] = None, replace: bool = True) -> "MultiAnnotatorPool":
+        """A pool of simulated annotators who label every example (``annotator_labels``, n_pool × n_annotators)
+        whose round-0 annotations are ``annotator_labels[initial_mask]``."""
+        annotator_labels = np.asarray(annotator_labels)
+        initial_mask = np.asarray(initial_mask, dtype=bool)
+        if annotator_labels.ndim != 2 or annotator_labels.shape[0] != X_pool.shape[0]:
+            raise ValueError("invalid multi-annotator pool: annotator_labels must have one row per pool example")
+        if initial_mask.shape != annotator_labels.shape:
+            raise ValueError("invalid multi-annotator pool: initial_mask must match annotator_labels")
+        if annotator_labels.size and (annotator_labels.min() < 0 or annotator_labels.max() >= n_classes):
+            raise ValueError(f"invalid multi-annotator pool: annotator_labels has labels outside 0..{n_classes - 1}")
+        rows, cols = np.nonzero(initial_mask)
+        initial = pd.DataFrame({"example": rows, "annotator": cols, "label": annotator_labels[rows, cols]})
+        return cls(X_pool=X_pool, y_pool=y_pool, X_test=X_test, y_test=y_test,
+                   source=DenseAnnotators(annotator_labels, n_classes, replace=replace), initial=initial,
+                   n_classes=n_classes, info=dict(info or {}))
+
+    @property
+    def annotator_labels(self) -> np.ndarray:
+        """The complete annotator matrix of a dense pool (n_pool × n_annotators)."""
+        if not isinstance(self.source, DenseAnnotators):
+            raise AttributeError(f"a pool with a {self.source.kind!r} annotator source has no complete annotator matrix")
+        return self.source.labels
+
+    @property
+    def initial_mask(self) -> np.ndarray:
+        """Which entries of :attr:`annotator_labels` are revealed at round 0 (dense pools only)."""
+        mask = np.zeros(self.annotator_labels.shape, dtype=bool)
+        mask[self.initial["example"].to_numpy(), self.initial["annotator"].to_numpy()] = True
+        return mask
 
     @property
     def labeled_at_start(self) -> np.ndarray:
-        """Indices of pool examples with at least one initial annotation."""
-        return np.flatnonzero(self.initial_mask.any(axis=1))
+        """Indices of pool examples with at least one initial annotation (sorted)."""
+        return np.unique(self.initial["example"].to_numpy())
+
+    def initial_store(self) -> AnnotationStore:
+        """The round-0 annotations as an :class:`~active_learning.annotators.AnnotationStore` (annotator ids as
+        columns)."""
+        return AnnotationStore.from_table(self.initial, self.X_pool.shape[0])
 
 
 def check_split_settings(
@@ -179,7 +229,7 @@ def build_tabular_pool(
     initial_mask = np.zeros_like(full)
     initial_mask[labeled] = sparsify(full[labeled], rng, max_per_example=max_initial_per_example, drop_prob=drop_prob)
 
-    return MultiAnnotatorPool(
+    return MultiAnnotatorPool.dense(
         X_pool=dataset.features[pool_rows],
         y_pool=y_pool,
         X_test=dataset.features[test_rows],

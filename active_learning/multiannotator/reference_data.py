@@ -171,7 +171,7 @@ def build_reference_pool(
     n_labeled = y_lab.size
     initial_mask = np.zeros((n_labeled + y_unl.size, n_annotators), dtype=bool)
     initial_mask[:n_labeled] = keep
-    return MultiAnnotatorPool(
+    return MultiAnnotatorPool.dense(
         X_pool=np.concatenate([X_lab, X_unl]),
         y_pool=np.concatenate([y_lab, y_unl]),
         X_test=X_test,

@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import heapq
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -30,9 +30,21 @@ from ._base import (
     GreedyCoverageStrategy,
     check_choice,
     check_positive,
+    greedy_picks,
     normalize_features,
     register_strategy,
     tiebreak_priority,
+    unlabeled_mask,
+)
+from ._disk_cache import (
+    DEFAULT_MIN_POINTS,
+    CacheDir,
+    check_cache_dir,
+    features_digest,
+    graph_from_arrays,
+    graph_to_arrays,
+    load_or_build,
+    resolve_cache_dir,
 )
 from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_block_size, gather_rows, resolve_device
 
@@ -74,6 +86,47 @@ def truncation_radius(kernel: str, sigma: float, tol: float, beta: float = 0.5) 
     raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 
+def build_near_kernel(
+    X: np.ndarray,
+    radius: float,
+    unit: bool,
+    kernel: str,
+    sigma: float,
+    beta: float,
+    exact: bool,
+    block_size: Optional[int] = None,
+    device: Optional[str] = "auto",
+) -> Tuple[SparseGraph, Optional[np.ndarray]]:
+    """MaxHerding's label-independent structure: the near graph and, for the exact backend, kernel row sums.
+
+    The near graph holds the pairs closer than ``radius`` with their squared distances (``values``). With
+    ``exact=True`` the same single blockwise pass also sums every kernel row over the whole pool (float64), the
+    far-mass bound of :class:`KernelCoverModel`; the sparse backend needs the graph only (``None`` row sums).
+    """
+    n = X.shape[0]
+    bs = int(block_size) if block_size else default_block_size(n)
+    if not exact:
+        return build_delta_graph(X, radius, unit=unit, block_size=bs, device=device, return_values=True), None
+    dev = resolve_device(device)
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev)
+    sq = (Xt * Xt).sum(1)
+    del Xt
+    sums = torch.zeros(n, dtype=torch.float64, device=dev)
+
+    def accumulate(r0: int, r1: int, S: torch.Tensor) -> None:
+        d2 = (sq[r0:r1, None] + sq[None, r0:] - 2.0 * S).clamp_(min=0.0)
+        K = kernel_from_sqdist(d2, kernel, sigma, beta)
+        k = r1 - r0
+        K[:, :k].triu_()  # upper triangle incl. the diagonal of the diagonal block
+        sums[r0:r1] += K.sum(1, dtype=torch.float64)
+        K[:, :k].fill_diagonal_(0.0)  # transposed contribution without double-counting the diagonal
+        sums[r0:] += K.sum(0, dtype=torch.float64)
+
+    g = build_delta_graph(X, radius, unit=unit, block_size=bs, device=device, return_values=True,
+                          block_callback=accumulate)
+    return g, sums.cpu().numpy()
+
+
 class KernelCoverModel(CoverageModel):
     """Label-independent part of MaxHerding.
 
@@ -101,6 +154,7 @@ class KernelCoverModel(CoverageModel):
         unit: bool,
         eval_batch: int,
         near_graph: Optional[SparseGraph] = None,
+        row_sums: Optional[np.ndarray] = None,
     ) -> None:
         self.n_samples = n = X.shape[0]
         self.priority = priority
@@ -112,30 +166,14 @@ class KernelCoverModel(CoverageModel):
         self.exact = exact
         self._bound_cache: Optional[np.ndarray] = None
         self._bound_reps: Optional[np.ndarray] = None
-        row_sums = None
         if exact:
             self.X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device)
             self.sq = (self.X * self.X).sum(1)
-            sums = torch.zeros(n, dtype=torch.float64, device=self.device)
-
-            def accumulate(r0: int, r1: int, S: torch.Tensor) -> None:
-                d2 = (self.sq[r0:r1, None] + self.sq[None, r0:] - 2.0 * S).clamp_(min=0.0)
-                K = kernel_from_sqdist(d2, kernel, sigma, beta)
-                k = r1 - r0
-                K[:, :k].triu_()  # upper triangle incl. the diagonal of the diagonal block
-                sums[r0:r1] += K.sum(1, dtype=torch.float64)
-                K[:, :k].fill_diagonal_(0.0)  # transposed contribution without double-counting the diagonal
-                sums[r0:] += K.sum(0, dtype=torch.float64)
-
-            if near_graph is None:
-                near_graph = build_delta_graph(X, radius, unit=unit, block_size=self.block_size, device=device,
-                                               return_values=True, block_callback=accumulate)
-            else:  # pragma: no cover - exact mode always builds its own graph
-                raise ValueError("exact MaxHerding builds its own near graph")
-            row_sums = sums.cpu().numpy()
-        elif near_graph is None:
-            near_graph = build_delta_graph(X, radius, unit=unit, block_size=self.block_size, device=device,
-                                           return_values=True)
+        if near_graph is None:
+            near_graph, row_sums = build_near_kernel(X, radius, unit, kernel, sigma, beta, exact, self.block_size,
+                                                     device)
+        elif exact and row_sums is None:
+            raise ValueError("exact MaxHerding needs the kernel row sums of its near graph (see build_near_kernel)")
         g = near_graph
         self.graph = g
         def to_k(v: Any) -> np.ndarray:
@@ -377,7 +415,10 @@ class MaxHerding(GreedyCoverageStrategy):
     Parameters
     ----------
     sigma : float
-        Kernel bandwidth σ. **Required** (the original code passed ``None`` by default and crashed).
+        Kernel bandwidth σ. **Required** (the original code passed ``None`` by default and crashed). The NAS code has
+        no rule of its own for σ: it passes the same ``--initial_delta`` value that is ProbCover's δ (both on the
+        unit-sphere features); σ = δ (e.g. the δ of :func:`~active_learning.strategies.choose_delta_by_purity`)
+        follows that convention.
     kernel : {"rbf", "tophat", "student_t", "laplace", "cauchy"}, default="rbf"
         See :func:`kernel_from_sqdist`.
     beta : float, default=0.5
@@ -406,6 +447,21 @@ class MaxHerding(GreedyCoverageStrategy):
         Stale candidates re-evaluated together in the lazy greedy.
     device : str, default="auto"
     block_size : int, optional
+    cache_dir : path, None or False, default=None
+        Disk cache (:mod:`active_learning.strategies._disk_cache`) of the near kernel: the near graph with its
+        squared distances and, for the dense backend, every point's kernel row sum (one full blockwise pass), stored
+        once per (features, radius[, kernel, σ, β]) and loaded by later calls in any process. ``None``:
+        ``<data root>/graphs``; ``False``: off. Stored only when the structure does not depend on ``rng``: not with
+        ``sparse_graph="ivf"``, not with ``pool_subsample`` (a new sub-pool per call), and not when
+        ``max_near_degree`` shrank the radius (the shrunk radius is estimated on rows sampled from ``rng``).
+        Selections are the same with or without it.
+    disk_cache_min_points : int, default=5000
+        Pools with fewer points are not stored on disk.
+
+    Attributes
+    ----------
+    graph_source_ : str
+        Where the last near kernel came from: ``"disk"``, ``"built"`` (built and stored) or ``"uncached"``.
 
     References
     ----------
@@ -430,6 +486,8 @@ class MaxHerding(GreedyCoverageStrategy):
         eval_batch: int = 8,
         device: Optional[str] = "auto",
         block_size: Optional[int] = None,
+        cache_dir: CacheDir = None,
+        disk_cache_min_points: int = DEFAULT_MIN_POINTS,
     ) -> None:
         self.sigma = check_positive(sigma, "sigma (MaxHerding kernel bandwidth)")
         self.kernel = check_choice(kernel, KERNELS, "kernel")
@@ -452,8 +510,16 @@ class MaxHerding(GreedyCoverageStrategy):
         self.eval_batch = int(eval_batch)
         self.device = device
         self.block_size = block_size
+        self.cache_dir = check_cache_dir(cache_dir)
+        if int(disk_cache_min_points) < 0:
+            raise ValueError(f"disk_cache_min_points must be >= 0, got {disk_cache_min_points}")
+        self.disk_cache_min_points = int(disk_cache_min_points)
+        self.graph_source_: Optional[str] = None
 
     def prepare(self, features: np.ndarray, rng: np.random.Generator, **context: Any) -> KernelCoverModel:
+        return self._prepare(features, rng, disk=True)
+
+    def _prepare(self, features: np.ndarray, rng: np.random.Generator, disk: bool) -> KernelCoverModel:
         X = normalize_features(features, self.normalize)
         priority = tiebreak_priority(X.shape[0], rng)
         backend = self.kernel_backend
@@ -462,8 +528,32 @@ class MaxHerding(GreedyCoverageStrategy):
         radius = truncation_radius(self.kernel, self.sigma, self.truncation_tol, self.beta)
         if self.kernel == "tophat":
             radius = self.sigma
-        radius = cap_radius_by_degree(X, radius, self.max_near_degree, rng, unit=self.normalize == "unit")
+        full_radius = radius
+        unit = self.normalize == "unit"
+        radius = cap_radius_by_degree(X, radius, self.max_near_degree, rng, unit=unit)
         near = None
+        row_sums = None
+        self.graph_source_ = "uncached"
+        exact = backend == "dense"
+        root = resolve_cache_dir(self.cache_dir) if disk else None
+        if (root is not None and radius == full_radius and X.shape[0] >= self.disk_cache_min_points
+                and (exact or self.sparse_graph == "exact")):
+            n = X.shape[0]
+            params: Dict[str, Any] = {"radius": float(radius), "unit": unit, "exact": exact}
+            if exact:  # the row sums depend on the kernel; the sparse backend stores distances only
+                params.update(kernel=self.kernel, sigma=float(self.sigma), beta=float(self.beta))
+
+            def build() -> Tuple[SparseGraph, Optional[np.ndarray]]:
+                return build_near_kernel(X, radius, unit, self.kernel, self.sigma, self.beta, exact,
+                                         self.block_size, self.device)
+
+            got = load_or_build(
+                root, "maxherding_near", features_digest(X), params, build,
+                lambda v: _near_to_arrays(v, exact), lambda a: _near_from_arrays(a, n, exact),
+                info={"n_samples": n, "n_features": X.shape[1], "block_size": self.block_size,
+                      "device": str(self.device)},
+            )
+            (near, row_sums), self.graph_source_ = got.value, got.source
         if backend == "sparse" and self.sparse_graph == "ivf":
             if self.normalize != "unit":
                 raise ValueError("sparse_graph='ivf' works on unit vectors; use normalize='unit'")
@@ -478,8 +568,8 @@ class MaxHerding(GreedyCoverageStrategy):
             )
         return KernelCoverModel(
             X, self.kernel, self.sigma, self.beta, priority, self.device, self.block_size,
-            exact=backend == "dense", radius=radius, unit=self.normalize == "unit", eval_batch=self.eval_batch,
-            near_graph=near,
+            exact=exact, radius=radius, unit=unit, eval_batch=self.eval_batch,
+            near_graph=near, row_sums=row_sums,
         )
 
     def _select(
@@ -488,8 +578,30 @@ class MaxHerding(GreedyCoverageStrategy):
         if self.pool_subsample is None:
             return super()._select(features, labeled_idx, budget, rng, **context)
         sub, local_labeled = subsample_pool(features.shape[0], labeled_idx, budget, self.pool_subsample, rng)
-        picks = super()._select(features[sub], local_labeled, budget, rng, **context)
+        model = self._prepare(features[sub], rng, disk=False)  # a new sub-pool every call: nothing to reuse
+        state = model.init_state(local_labeled)
+        picks = greedy_picks(state, unlabeled_mask(sub.size, local_labeled), budget)
         return sub[picks]
+
+
+def _near_to_arrays(value: Tuple[SparseGraph, Optional[np.ndarray]], exact: bool) -> Dict[str, np.ndarray]:
+    graph, row_sums = value
+    arrays = graph_to_arrays(graph)
+    if exact:
+        assert row_sums is not None
+        arrays["row_sums"] = row_sums
+    return arrays
+
+
+def _near_from_arrays(arrays: Dict[str, np.ndarray], n: int,
+                      exact: bool) -> Tuple[SparseGraph, Optional[np.ndarray]]:
+    graph = graph_from_arrays(arrays, n, values=True)
+    if not exact:
+        return graph, None
+    row_sums = arrays["row_sums"]
+    if row_sums.shape != (n,) or row_sums.dtype != np.float64 or not np.isfinite(row_sums).all():
+        raise ValueError("row_sums must be n finite float64 values")
+    return graph, row_sums
 
 
 def subsample_pool(n: int, labeled_idx: np.ndarray, budget: int, size: int, rng: np.random.Generator):

@@ -13,9 +13,9 @@ References
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-from typing import Any, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -30,17 +30,24 @@ from ._base import (
     register_strategy,
     tiebreak_priority,
 )
+from ._disk_cache import (
+    DEFAULT_MIN_POINTS,
+    CacheDir,
+    check_cache_dir,
+    features_digest,
+    graph_from_arrays,
+    graph_to_arrays,
+    load_or_build,
+    resolve_cache_dir,
+)
 from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, gather_rows, row_lengths
 
 GRAPH_METHODS = ("exact", "ivf")
 
 
 def features_fingerprint(X: np.ndarray) -> str:
-    """A content hash of a feature matrix (cache key)."""
-    h = hashlib.sha1()
-    h.update(str(X.shape).encode())
-    h.update(np.ascontiguousarray(X).view(np.uint8).data)
-    return h.hexdigest()
+    """A content hash of a feature matrix (cache key): sha256 of its dtype, shape and bytes."""
+    return features_digest(X)
 
 
 class GraphCoverModel(CoverageModel):
@@ -164,7 +171,21 @@ class ProbCover(GreedyCoverageStrategy):
     n_probe, n_lists, max_neighbors : optional
         IVF options (``max_neighbors`` caps each ball to its nearest points).
     cache : bool, default=True
-        Keep the last graph and reuse it when the same features and δ come again.
+        Keep the last graph in memory and reuse it when the same features and δ come again (first cache level).
+    cache_dir : path, None or False, default=None
+        Second cache level, on disk (:mod:`active_learning.strategies._disk_cache`): the exact graph is stored
+        once per (features, δ) under ``cache_dir`` and loaded by every later call, in any process (other seeds,
+        rounds, filters, noise levels). ``None``: ``<data root>/graphs`` (``$AL_DATA_ROOT/graphs``, else
+        ``datasets/graphs``); ``False``: no disk cache. Only ``graph="exact"`` is stored (the IVF graph depends
+        on ``rng``). Selections are the same with or without it. Independent of ``cache``.
+    disk_cache_min_points : int, default=5000
+        Pools with fewer points are not stored on disk (they build faster than a file round trip).
+
+    Attributes
+    ----------
+    graph_source_ : str
+        Where the last graph came from: ``"memory"``, ``"disk"``, ``"built"`` (built and stored on disk) or
+        ``"uncached"`` (built, not stored).
 
     References
     ----------
@@ -185,6 +206,8 @@ class ProbCover(GreedyCoverageStrategy):
         n_lists: Optional[int] = None,
         max_neighbors: Optional[int] = None,
         cache: bool = True,
+        cache_dir: CacheDir = None,
+        disk_cache_min_points: int = DEFAULT_MIN_POINTS,
     ) -> None:
         self.delta = check_positive(delta, "delta (ProbCover ball radius)")
         self.normalize = check_choice(normalize, ("unit", "maxnorm", "none"), "normalize")
@@ -197,21 +220,50 @@ class ProbCover(GreedyCoverageStrategy):
         self.n_lists = n_lists
         self.max_neighbors = max_neighbors
         self.cache = bool(cache)
+        self.cache_dir = check_cache_dir(cache_dir)
+        if int(disk_cache_min_points) < 0:
+            raise ValueError(f"disk_cache_min_points must be >= 0, got {disk_cache_min_points}")
+        self.disk_cache_min_points = int(disk_cache_min_points)
+        self.graph_source_: Optional[str] = None
         self._cache = _GraphCache()
 
+    def _disk_root(self, n: int) -> Optional[Path]:
+        """The disk cache folder for a pool of ``n`` points, or ``None`` (disk cache off for this build)."""
+        if self.graph != "exact" or n < self.disk_cache_min_points:
+            return None
+        return resolve_cache_dir(self.cache_dir)
+
     def build_graph(self, features: np.ndarray, rng: np.random.Generator) -> SparseGraph:
-        """Build (or fetch from the cache) the δ-graph of raw ``features``."""
+        """Build (or fetch from the in-memory, then the disk cache) the δ-graph of raw ``features``."""
         X = normalize_features(check_features(features), self.normalize)
+        root = self._disk_root(X.shape[0])
+        digest = features_digest(X) if (self.cache or root is not None) else None
         key: Optional[Tuple[Any, ...]] = None
         if self.cache:
-            key = (features_fingerprint(X), self.delta, self.graph, self.n_probe, self.n_lists, self.max_neighbors)
+            key = (digest, self.delta, self.graph, self.n_probe, self.n_lists, self.max_neighbors)
             hit = self._cache.get(key)
             if hit is not None:
+                self.graph_source_ = "memory"
                 return hit
         if self.graph == "exact":
-            g = build_delta_graph(
-                X, self.delta, unit=self.normalize == "unit", block_size=self.block_size, device=self.device
-            )
+            unit = self.normalize == "unit"
+
+            def build() -> SparseGraph:
+                return build_delta_graph(X, self.delta, unit=unit, block_size=self.block_size, device=self.device)
+
+            if root is not None:
+                assert digest is not None
+                n = X.shape[0]
+                params: Dict[str, Any] = {"delta": float(self.delta), "unit": unit}
+                got = load_or_build(
+                    root, "delta_graph", digest, params, build, graph_to_arrays,
+                    lambda arrays: graph_from_arrays(arrays, n, values=False),
+                    info={"n_samples": n, "n_features": X.shape[1], "block_size": self.block_size,
+                          "device": str(self.device)},
+                )
+                g, self.graph_source_ = got.value, got.source
+            else:
+                g, self.graph_source_ = build(), "uncached"
         else:
             g = build_ivf_graph(
                 X,
@@ -222,6 +274,7 @@ class ProbCover(GreedyCoverageStrategy):
                 max_neighbors=self.max_neighbors,
                 device=self.device,
             )
+            self.graph_source_ = "uncached"
         if key is not None:
             self._cache.put(key, g)
         return g

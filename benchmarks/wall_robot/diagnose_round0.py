@@ -16,12 +16,10 @@ import os
 
 import numpy as np
 
-from active_learning.annotators import AnnotationStore
 from active_learning.config import load_config
-from active_learning.datasets import load
-from active_learning.models import make_model
-from active_learning.models.cross_validation import cross_val_predict_proba
-from active_learning.multiannotator import build_tabular_pool
+from active_learning.learners import make_estimator
+from active_learning.models import cross_val_predict_proba
+from active_learning.pools import DataAccess, build_pool
 from active_learning.multiannotator.calibration import CALIBRATIONS, fit_temperature, scale_probabilities
 from active_learning.multiannotator.consensus import crowdlab_fit, majority_vote_labels
 from active_learning.multiannotator.methods.activelab import activelab_scores
@@ -36,10 +34,8 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.benchmark)
-    dataset_options = dict(config["dataset"])
-    dataset = load(dataset_options.pop("name"), mirror=args.data_mirror, **dataset_options)
-    pool = build_tabular_pool(dataset, **config["data"])
-    store = AnnotationStore.from_mask(pool.annotator_labels, pool.initial_mask)  # the loop's round-0 labels
+    pool = build_pool(config["dataset"], config["data"], DataAccess(mirror=args.data_mirror))
+    store = pool.initial_store()  # the loop's round-0 labels
     labeled = store.labeled_examples()
     unlabeled = np.setdiff1d(np.arange(pool.X_pool.shape[0]), labeled)
     table = store.wide(labeled)
@@ -49,13 +45,13 @@ def main() -> None:
     tie_break = config["loop"].get("tie_break", "least_frequent")
     consensus = majority_vote_labels(table, None, tie_rng, tie_break=tie_break)
     budget = int(config["loop"]["batch_size"])
-    print(f"{config['name']} ({config['data'].get('draw', 'generator')} draw): {labeled.size} labeled, "
+    print(f"{config['name']} ({config['data'].get('draw', config['data'].get('pool', 'generator'))} draw): {labeled.size} labeled, "
           f"{unlabeled.size} unlabeled, {store.n_annotations} annotations, majority-vote accuracy "
           f"{np.mean(consensus == truth):.3f} (ties: {tie_break})")
     for model in args.models:
         seed = int(rng.integers(2**31 - 1))
         cv = cross_val_predict_proba(
-            lambda: make_model(model, random_state=seed), pool.X_pool[labeled], consensus,
+            lambda: make_estimator(model, random_state=seed), pool.X_pool[labeled], consensus,
             {"unlabeled": pool.X_pool[unlabeled]}, pool.n_classes, int(config["loop"]["n_folds"]), rng,
         )
         probs, probs_unlabeled = cv.out_of_fold, cv.averaged("unlabeled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Dict, Tuple, Type
+from typing import Any, Callable, ClassVar, Dict, Optional, Tuple, Type
 
 import numpy as np
 
@@ -28,6 +28,9 @@ class ScoringInputs:
     annotation_counts : ndarray of shape (n_labeled,), int
         Annotations per labeled example.
     n_classes : int
+    relabelable : ndarray of shape (n_labeled,), bool, optional
+        Whether each labeled example can still get a label (``False`` once its real annotators are all used).
+        The loop never chooses a non-relabelable example, whatever its score; a method may use it to rank the rest.
     """
 
     labels_multiannotator: np.ndarray
@@ -36,6 +39,7 @@ class ScoringInputs:
     pred_probs_unlabeled: np.ndarray
     annotation_counts: np.ndarray
     n_classes: int
+    relabelable: Optional[np.ndarray] = None
 
     @property
     def mean_pred_probs(self) -> np.ndarray:

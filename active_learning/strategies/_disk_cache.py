@@ -1,0 +1,342 @@
+"""An on-disk cache of the label-independent structures of the coverage strategies (δ-graphs, near kernels).
+
+The δ-graph of ProbCover / NPC / weighted NPC and MaxHerding's near kernel depend only on the (normalised) features
+and a few parameters (δ, or the kernel radius and σ), not on the seed, the round, the noise filter or the noise
+level. They are built once per feature set and stored here, so that every later run on the same features loads
+them instead of rebuilding them.
+
+Layout under ``root`` (default ``<data root>/graphs``, i.e. ``datasets/graphs`` or ``$AL_DATA_ROOT/graphs``)::
+
+    <key>.npz     the arrays (uncompressed ``numpy.savez``; loaded with ``allow_pickle=False``)
+    <key>.json    sidecar: full key, kind, parameters, feature digest and shape, array shapes and dtypes, the
+                  file's size and sha256, creation time, package versions, build time
+    <key>.lock    a :class:`filelock.FileLock`, so that only one process (or thread) builds an entry
+
+``key`` is the first 16 hex digits of the sha256 of the *spec* (format version, kind, sha256 of the features'
+dtype, shape and bytes, and the structure's parameters), as in the feature cache
+(:mod:`active_learning.features.cache`); the full digest is stored in the sidecar and compared on load.
+
+Writes are atomic (temporary file in the same folder, fsync, ``os.replace``; the ``.npz`` first, the sidecar, which
+marks a complete entry, last). On load the sidecar's key and parameters, the file's size and sha256 and every
+array's shape and dtype are checked, then the caller's structural check runs; any mismatch, or an unreadable file,
+is reported with a :class:`GraphCacheWarning` and the entry is rebuilt. A cache folder that cannot be written
+(read-only, disk full) only costs the rebuild: a warning, and the structure is used without being stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Generic, Mapping, Optional, Tuple, TypeVar, Union
+
+import numpy as np
+
+from ..utils.io import _atomic_write, atomic_write_json, file_digest, package_versions, to_jsonable
+from ._graph import SparseGraph
+
+#: Bumped whenever the stored arrays or their meaning change (part of every key).
+FORMAT_VERSION = 1
+
+#: Pools smaller than this are not stored on disk by default: their structures build faster than a file round trip
+#: and would only fill the cache folder (tests, toy data). Per strategy: ``disk_cache_min_points``.
+DEFAULT_MIN_POINTS = 5000
+
+#: Seconds to wait for another process that builds the same entry; then build without storing.
+LOCK_TIMEOUT = 1800.0
+
+CacheDir = Union[str, "os.PathLike[str]", bool, None]
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class GraphCacheWarning(UserWarning):
+    """A cache entry was unusable (corrupt, edited, unreadable) or could not be written."""
+
+
+def default_graph_root() -> Path:
+    """``<data root>/graphs`` (``datasets/graphs`` in the working directory, or ``$AL_DATA_ROOT/graphs``)."""
+    from ..datasets import default_root
+
+    return default_root() / "graphs"
+
+
+def check_cache_dir(cache_dir: Any) -> CacheDir:
+    """Validate a strategy's ``cache_dir``: ``None``/``True`` (default root), ``False`` (off) or a path."""
+    if cache_dir is None or isinstance(cache_dir, bool):
+        return cache_dir
+    if isinstance(cache_dir, (str, os.PathLike)):
+        if not os.fspath(cache_dir):
+            raise ValueError("cache_dir must be a non-empty path, None (default root) or False (no disk cache)")
+        return cache_dir
+    raise ValueError(f"cache_dir must be a path, None (default root) or False (no disk cache), got {cache_dir!r}")
+
+
+def resolve_cache_dir(cache_dir: CacheDir) -> Optional[Path]:
+    """The cache folder of a ``cache_dir`` setting, or ``None`` when the disk cache is off."""
+    if cache_dir is False:
+        return None
+    if cache_dir is None or cache_dir is True:
+        return default_graph_root()
+    return Path(cache_dir)
+
+
+def features_digest(X: np.ndarray) -> str:
+    """sha256 hex digest of a feature matrix's dtype, shape and bytes (the feature part of every key)."""
+    arr = np.ascontiguousarray(X)
+    h = hashlib.sha256()
+    h.update(f"{arr.dtype.str}|{arr.shape}|".encode())
+    h.update(arr.view(np.uint8).reshape(-1).data)
+    return h.hexdigest()
+
+
+def entry_spec(kind: str, feature_digest: str, params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The JSON-serialisable description whose sha256 is an entry's key."""
+    return to_jsonable({"format_version": FORMAT_VERSION, "kind": kind, "features": feature_digest,
+                        "params": dict(params)})
+
+
+def entry_key(kind: str, feature_digest: str, params: Mapping[str, Any]) -> str:
+    """Full sha256 hex digest of :func:`entry_spec` (key order does not matter)."""
+    text = json.dumps(entry_spec(kind, feature_digest, params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def entry_paths(root: Path, key: str) -> Tuple[Path, Path, Path]:
+    """``(arrays.npz, sidecar.json, lock)`` of the entry with full key ``key``."""
+    name = key[:16]
+    return root / f"{name}.npz", root / f"{name}.json", root / f"{name}.lock"
+
+
+@dataclass
+class Cached(Generic[T]):
+    """A structure and where it came from: ``"disk"`` (loaded), ``"built"`` (built and stored), ``"uncached"``
+    (built, not stored: the folder could not be written or the lock timed out)."""
+
+    value: T
+    source: str
+    path: Optional[Path] = None
+
+
+def _arrays_record(arrays: Mapping[str, np.ndarray]) -> Dict[str, Dict[str, Any]]:
+    return {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()}
+
+
+def _read_entry(npz_path: Path, json_path: Path, key: str,
+                params: Mapping[str, Any]) -> Tuple[Optional[Dict[str, np.ndarray]], str]:
+    """``(arrays, "")`` for an intact entry, else ``(None, reason)``; ``reason == "missing"`` when absent."""
+    if not json_path.is_file() and not npz_path.is_file():
+        return None, "missing"
+    if not json_path.is_file():
+        return None, f"{json_path.name} is missing (interrupted before the sidecar was written)"
+    try:
+        sidecar = json.loads(json_path.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable sidecar {json_path.name} ({exc})"
+    if not isinstance(sidecar, dict) or sidecar.get("key") != key:
+        return None, "the sidecar's key differs from the entry's spec digest"
+    if sidecar.get("params") != to_jsonable(dict(params)):
+        return None, "the sidecar's parameters differ from the requested ones"
+    record = sidecar.get("arrays")
+    file_info = sidecar.get("file")
+    if not isinstance(record, dict) or not isinstance(file_info, dict):
+        return None, "the sidecar lacks its array or file record"
+    if not npz_path.is_file():
+        return None, f"{npz_path.name} is missing"
+    size = npz_path.stat().st_size
+    if size != file_info.get("bytes"):
+        return None, f"{npz_path.name} has {size} bytes, the sidecar recorded {file_info.get('bytes')}"
+    try:
+        digest = file_digest(npz_path, "sha256")
+    except OSError as exc:
+        return None, f"cannot read {npz_path.name} ({exc})"
+    if digest != file_info.get("sha256"):
+        return None, f"{npz_path.name} does not match the sha256 in its sidecar"
+    try:
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        return None, f"cannot load {npz_path.name} ({type(exc).__name__}: {exc})"
+    if _arrays_record(arrays) != record:
+        return None, f"the arrays of {npz_path.name} do not match the shapes/dtypes recorded in its sidecar"
+    return arrays, ""
+
+
+def _write_entry(npz_path: Path, json_path: Path, arrays: Mapping[str, np.ndarray],
+                 sidecar: Dict[str, Any]) -> None:
+    """The ``.npz`` atomically, then its sidecar (with the digest of the bytes now on disk) atomically."""
+    _atomic_write(npz_path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
+    sidecar["file"] = {"name": npz_path.name, "bytes": npz_path.stat().st_size,
+                       "sha256": file_digest(npz_path, "sha256")}
+    atomic_write_json(json_path, sidecar)
+
+
+def _package_version() -> Optional[str]:
+    return package_versions(("active-learning-noisy-annotators",)).get("active-learning-noisy-annotators")
+
+
+def load_or_build(
+    root: Path,
+    kind: str,
+    feature_digest: str,
+    params: Mapping[str, Any],
+    build: Callable[[], T],
+    encode: Callable[[T], Dict[str, np.ndarray]],
+    decode: Callable[[Dict[str, np.ndarray]], T],
+    *,
+    info: Optional[Mapping[str, Any]] = None,
+    lock_timeout: Optional[float] = None,
+) -> Cached[T]:
+    """Load the entry ``(kind, features, params)`` from ``root``, or build it once and store it.
+
+    Parameters
+    ----------
+    root : Path
+        Cache folder (created when needed).
+    kind : str
+        What is stored (``"delta_graph"``, ``"maxherding_near"``); part of the key.
+    feature_digest : str
+        :func:`features_digest` of the features the structure is built from.
+    params : mapping
+        JSON-serialisable parameters the structure depends on (part of the key, stored in the sidecar).
+    build : callable
+        ``build() -> value``; called at most once, and only when no intact entry exists.
+    encode, decode : callable
+        ``value -> {name: array}`` and back; ``decode`` raises ``ValueError`` on inconsistent arrays (the entry is
+        then rebuilt with a warning).
+    info : mapping, optional
+        Extra build information recorded in the sidecar (device, block size...); not part of the key.
+    lock_timeout : float, optional
+        Seconds to wait for another builder of the same entry (default :data:`LOCK_TIMEOUT`).
+    """
+    from filelock import FileLock, Timeout
+
+    key = entry_key(kind, feature_digest, params)
+    npz_path, json_path, lock_path = entry_paths(root, key)
+
+    def attempt() -> Tuple[Optional[T], str]:
+        arrays, why = _read_entry(npz_path, json_path, key, params)
+        if arrays is None:
+            return None, why
+        try:
+            return decode(arrays), ""
+        except (ValueError, KeyError, IndexError) as exc:
+            return None, f"inconsistent arrays in {npz_path.name} ({exc})"
+
+    value, _ = attempt()  # fast path, no lock: intact entries are never rewritten
+    if value is not None:
+        log.debug("%s: loaded %s", kind, npz_path)
+        return Cached(value, "disk", npz_path)
+
+    def build_uncached(reason: str) -> Cached[T]:
+        warnings.warn(f"graph cache {root}: {reason}; building {kind} without storing it", GraphCacheWarning,
+                      stacklevel=4)
+        return Cached(build(), "uncached", None)
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
+        lock.acquire()
+    except Timeout:
+        return build_uncached(f"timed out waiting for {lock_path.name}")
+    except OSError as exc:
+        return build_uncached(f"cannot create the folder or lock ({exc})")
+    try:
+        value, why = attempt()  # another process may have stored it while we waited
+        if value is not None:
+            log.debug("%s: loaded %s (built by another process)", kind, npz_path)
+            return Cached(value, "disk", npz_path)
+        if why != "missing":
+            warnings.warn(f"graph cache {npz_path}: {why}; recomputing", GraphCacheWarning, stacklevel=3)
+            for path in (json_path, npz_path):
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    break
+        start = time.perf_counter()
+        value = build()
+        seconds = time.perf_counter() - start
+        arrays = encode(value)
+        sidecar: Dict[str, Any] = {
+            **entry_spec(kind, feature_digest, params),
+            "key": key,
+            "arrays": _arrays_record(arrays),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "package_version": _package_version(),
+            "versions": package_versions(),
+            "build": {"seconds": round(seconds, 4), **to_jsonable(dict(info or {}))},
+        }
+        try:
+            _write_entry(npz_path, json_path, arrays, sidecar)
+        except OSError as exc:
+            warnings.warn(f"graph cache {npz_path}: cannot be written ({exc}); continuing without it",
+                          GraphCacheWarning, stacklevel=3)
+            return Cached(value, "uncached", None)
+        log.debug("%s: built and stored %s in %.3fs", kind, npz_path, seconds)
+        return Cached(value, "built", npz_path)
+    finally:
+        lock.release()
+
+
+# ---- SparseGraph <-> arrays ----------------------------------------------------------------------------------
+
+
+def graph_to_arrays(g: SparseGraph, prefix: str = "") -> Dict[str, np.ndarray]:
+    """The arrays of a :class:`SparseGraph` (the reverse CSR only when the graph is not symmetric)."""
+    out = {f"{prefix}indptr": g.indptr, f"{prefix}indices": g.indices,
+           f"{prefix}symmetric": np.array(bool(g.symmetric))}
+    if g.values is not None:
+        out[f"{prefix}values"] = g.values
+    if not g.symmetric:
+        out[f"{prefix}rev_indptr"] = g.rev_indptr
+        out[f"{prefix}rev_indices"] = g.rev_indices
+        if g.rev_values is not None:
+            out[f"{prefix}rev_values"] = g.rev_values
+    return out
+
+
+def _check_csr(indptr: np.ndarray, indices: np.ndarray, n: int, what: str) -> None:
+    if indptr.ndim != 1 or indptr.shape[0] != n + 1 or indptr.dtype != np.int64:
+        raise ValueError(f"{what}: indptr must be int64 of length n_nodes + 1 = {n + 1}")
+    if indices.ndim != 1 or indices.dtype != np.int32:
+        raise ValueError(f"{what}: indices must be 1-D int32")
+    if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{what}: indptr is not a valid CSR offset array for {indices.shape[0]} edges")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n):
+        raise ValueError(f"{what}: column indices outside [0, {n})")
+
+
+def graph_from_arrays(arrays: Mapping[str, np.ndarray], n_nodes: int, prefix: str = "",
+                      values: Optional[bool] = None) -> SparseGraph:
+    """Rebuild a :class:`SparseGraph` from :func:`graph_to_arrays`, checking its structure (``ValueError``).
+
+    ``values``: whether per-edge values must be present (``True``) or absent (``False``); ``None`` accepts both.
+    """
+    indptr, indices = arrays[f"{prefix}indptr"], arrays[f"{prefix}indices"]
+    symmetric = bool(arrays[f"{prefix}symmetric"])
+    _check_csr(indptr, indices, n_nodes, "graph")
+    vals = arrays.get(f"{prefix}values")
+    if values is not None and (vals is not None) != values:
+        raise ValueError("graph: per-edge values " + ("missing" if values else "unexpected"))
+    if vals is not None and (vals.shape != indices.shape or vals.dtype != np.float32):
+        raise ValueError("graph: values must be float32, one per edge")
+    if symmetric:
+        return SparseGraph(indptr, indices, indptr, indices, vals, vals, symmetric=True)
+    rev_indptr, rev_indices = arrays[f"{prefix}rev_indptr"], arrays[f"{prefix}rev_indices"]
+    _check_csr(rev_indptr, rev_indices, n_nodes, "reverse graph")
+    if rev_indices.shape != indices.shape:
+        raise ValueError("graph: the reverse CSR has a different number of edges")
+    rev_vals = arrays.get(f"{prefix}rev_values")
+    if (rev_vals is None) != (vals is None) or (rev_vals is not None and rev_vals.shape != indices.shape):
+        raise ValueError("graph: reverse values do not match the forward values")
+    return SparseGraph(indptr, indices, rev_indptr, rev_indices, vals, rev_vals, symmetric=False)
