@@ -11,7 +11,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all figures bench-wall-robot list clean-venv
+.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all cifar10h cifar10n-annotators cifar10n cifar100 clothing1m figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -54,9 +54,24 @@ wall-robot-extras: install  ## the two extra benchmarks (single annotator; singl
 
 wall-robot-all: wall-robot wall-robot-complete wall-robot-extras
 
+cifar10h: install  ## ActiveLab CIFAR-10H: the paper's splits and start set, classifiers on cached EfficientNet-Lite0 features, 5 seeds
+	$(RUN) cifar10h
+
+cifar10n-annotators: install  ## ActiveLab methods with CIFAR-10N's real workers (10,000 train images, 3 labels each), 5 seeds
+	$(RUN) cifar10n_annotators
+
+cifar10n: install  ## NAS on CIFAR-10 / CIFAR-10N (EfficientNet-Lite0 features; 6 noise settings x 3 filters x 2 training sets x 10 strategies x 5 seeds)
+	$(RUN) cifar10n
+
+cifar100: install  ## NAS on CIFAR-100 / CIFAR-100N (SimCLR features: `make simclr DATASET=cifar100` on a GPU, or your checkpoint)
+	$(RUN) cifar100
+
+clothing1m: install  ## NAS on a 100,000-image Clothing1M subset (DINOv2 features; needs the Clothing1M files)
+	$(RUN) clothing1m
+
 figures: install  ## redraw every figure from results/ and execute the notebooks in place
-	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi nas_sphere_clusters --results-dir $(RESULTS_DIR)
-	AL_RESULTS_DIR=$(if $(filter results,$(RESULTS_DIR)),../results,$(abspath $(RESULTS_DIR))) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb
+	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi nas_sphere_clusters cifar10h cifar10n_annotators --results-dir $(RESULTS_DIR)
+	AL_RESULTS_DIR=$(if $(filter results,$(RESULTS_DIR)),../results,$(abspath $(RESULTS_DIR))) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb notebooks/real_annotators.ipynb
 
 DATASET ?= cifar10
 ENCODER ?= efficientnet_lite0

@@ -57,11 +57,16 @@ def _run_results_dir(args: argparse.Namespace) -> Tuple[str, str]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .plotting import load_results, make_figures, summary_markdown
     from .runner import run_grid
+    from .utils.devices import resolve_devices
 
     if args.n_jobs == 0:
         raise ConfigError("--n-jobs 0 runs nothing; give a positive number, or -1 for every core")
     if args.scheduler and args.backend != "dask":
         raise ConfigError(f"--scheduler needs --backend dask (got --backend {args.backend})")
+    if args.jobs_per_device != 1 and args.devices is None:
+        raise ConfigError("--jobs-per-device needs --devices (auto, cpu or a list such as cuda:0,cuda:1)")
+    # before anything else: e.g. --devices cuda:0 on a machine without CUDA is one line, before any job
+    devices = resolve_devices(args.devices, check_visible=not (args.backend == "dask" and args.scheduler))
     overrides = parse_overrides(args.set or [])
     config = load_config(args.benchmark, overrides)
     results_dir, why = _run_results_dir(args)
@@ -79,10 +84,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         data=_data_access(args),
         overwrite=args.overwrite,
         progress=not args.no_progress,
+        devices=devices,
+        jobs_per_device=args.jobs_per_device,
     )
+    on = f", devices={','.join(report.devices)} x{args.jobs_per_device}" if report.devices else ""
     print(
         f"{config['name']}: ran {len(report.ran)} job(s), skipped {len(report.skipped)} finished job(s), "
-        f"wall time {report.wall_time_s:.1f} s (n_jobs={args.n_jobs}, backend={args.backend})"
+        f"wall time {report.wall_time_s:.1f} s (n_jobs={report.n_jobs}, backend={args.backend}{on})"
     )
     for what in ("repaired", "overwritten", "removed"):  # what the runner did to existing results, if anything
         done = getattr(report, what, None)
@@ -127,17 +135,29 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from .datasets import DATASETS
-    from .models import MODELS
+    from .learners import LEARNERS
     from .multiannotator.consensus import CONSENSUS
     from .multiannotator.methods import METHODS
+    from .pools import BUDGETS, NOISE_MODELS, POOLS
     from .tasks import TASKS
+
+    def described(registry: Any, *keys: str) -> List[str]:
+        out = []
+        for name in registry.names():
+            meta = registry.metadata(name)
+            details = ", ".join(str(meta[k]) for k in keys if meta.get(k))
+            out.append(f"{name} ({details})" if details else name)
+        return out
 
     families = {
         "benchmarks": list_benchmarks(),
         "methods": METHODS.names(),
-        "models": MODELS.names(),
+        "models": described(LEARNERS, "family", "inputs"),
         "consensus": CONSENSUS.names(),
         "datasets": DATASETS.names(),
+        "pools": described(POOLS, "description"),
+        "noise_models": NOISE_MODELS.names(),
+        "budgets": BUDGETS.names(),
         "tasks": TASKS.names(),
     }
     for family, names in _optional_families().items():
@@ -167,6 +187,37 @@ def _optional_families() -> dict:
     return found
 
 
+def _cmd_suggest(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .multiannotator import suggest_next_batch
+    from .pools.label_file import read_label_file
+
+    labels = read_label_file(args.labels)
+    if not args.features.endswith(".npy"):
+        raise ConfigError(f"--features {args.features}: expected an .npy file")
+    from pathlib import Path
+
+    if not Path(args.features).is_file():
+        raise ConfigError(f"--features: file {args.features} not found")
+    features = np.load(args.features, allow_pickle=False)
+    out = suggest_next_batch(
+        labels, features, batch_size=args.batch_size, method=args.method, models=args.models,
+        max_labels_per_example=args.max_labels_per_example, n_folds=args.n_folds, seed=args.seed,
+    )
+    batch = out.batch
+    batch.to_csv(args.out, index=False)
+    if args.consensus_out:
+        out.consensus.to_csv(args.consensus_out, index=False)
+    info = out.info
+    print(f"{len(batch)} suggestions -> {args.out}: {info['n_new']} new examples, {info['n_relabel']} re-labels "
+          f"({info['n_labeled']} labeled, {info['n_unlabeled']} unlabeled, {info['n_annotations']} annotations; "
+          f"CROWDLAB model weight {', '.join(f'{w:.2f}' for w in info['model_weight'])})")
+    if args.consensus_out:
+        print(f"consensus labels of the {info['n_labeled']} labeled examples -> {args.consensus_out}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from .datasets import load
 
@@ -175,9 +226,33 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_indices(spec: str) -> Any:
+    """``START:STOP``, ``a,b,c`` or a ``.npy`` / ``.txt`` file of image indices -> int64 array."""
+    import numpy as np
+
+    if spec.endswith(".npy") or spec.endswith(".txt"):
+        from pathlib import Path
+
+        if not Path(spec).is_file():
+            raise ConfigError(f"--indices: file {spec} not found")
+        values = np.load(spec, allow_pickle=False) if spec.endswith(".npy") else np.loadtxt(spec, dtype=np.int64, ndmin=1)
+        return np.asarray(values, dtype=np.int64).reshape(-1)
+    try:
+        if ":" in spec:
+            start, stop = spec.split(":", 1)
+            return np.arange(int(start or 0), int(stop), dtype=np.int64)
+        return np.array([int(v) for v in spec.split(",") if v.strip()], dtype=np.int64)
+    except ValueError:
+        raise ConfigError(f"--indices {spec!r}: use START:STOP, a comma list of integers, or an .npy / .txt file") from None
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     from .features import features_main
 
+    indices = parse_indices(args.indices) if args.indices else None
+    splits = None
+    if args.split or indices is not None:
+        splits = (args.split or "train",)
     features_main(
         args.dataset,
         args.encoder,
@@ -189,6 +264,8 @@ def _cmd_features(args: argparse.Namespace) -> int:
         encoder_params=parse_overrides(args.encoder_param or []),
         linear_probe=not args.no_linear_probe,
         progress=not args.no_progress,
+        splits=splits,
+        indices=indices,
     )
     return 0
 
@@ -255,8 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
     run.add_argument("--variants", nargs="+", help="only these variants")
     run.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="config overrides, e.g. loop.rounds=3")
-    run.add_argument("--n-jobs", type=int, default=1, help="jobs in parallel (-1 = all cores)")
+    run.add_argument(
+        "--n-jobs", type=int, default=None,
+        help="jobs in parallel (-1 = all cores; default 1, or devices x --jobs-per-device with --devices)",
+    )
     run.add_argument("--backend", default="loky", choices=["loky", "dask", "sequential", "threading"])
+    run.add_argument(
+        "--devices", default=None, metavar="auto|cpu|cuda:0,cuda:1",
+        help="spread the jobs over these devices (auto: every visible GPU, else the CPU); job i runs on device "
+        "i mod len(devices); the device is not part of a job's config or results path (default: no assignment)",
+    )
+    run.add_argument(
+        "--jobs-per-device", type=_int_at_least(1), default=1,
+        help="jobs at once on one GPU, when its memory allows (default 1; needs --devices)",
+    )
     run.add_argument("--scheduler", default=None, help="Dask scheduler address for --backend dask")
     run.add_argument("--overwrite", action="store_true", help="recompute results made with a different config")
     run.add_argument("--no-progress", action="store_true")
@@ -294,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     features.add_argument("--no-linear-probe", action="store_true", help="report k-NN accuracy only")
     features.add_argument("--no-progress", action="store_true")
+    features.add_argument("--split", default=None, help="only this split (default: train and test)")
+    features.add_argument(
+        "--indices", default=None, metavar="SPEC",
+        help="only these images of --split (default train): START:STOP, a comma list, or an .npy / .txt file of indices",
+    )
     _add_data_args(features)
     features.set_defaults(func=_cmd_features)
 
@@ -309,6 +403,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_args(simclr)
     simclr.set_defaults(func=_cmd_simclr)
+
+    suggest = sub.add_parser(
+        "suggest", parents=[common],
+        help="what to label next, from your labels so far (example, annotator, label) and features (.npy)",
+    )
+    suggest.add_argument("--labels", required=True, help="long label file: CSV or Parquet with example, annotator, label")
+    suggest.add_argument("--features", required=True, help=".npy of shape (n_examples, d); row i = example i")
+    suggest.add_argument("--batch-size", type=_int_at_least(1), required=True)
+    suggest.add_argument("--method", default="activelab", help="see `list methods`")
+    suggest.add_argument("--models", nargs="+", default=["logistic_regression"], help="see `list models`; several = ensemble")
+    suggest.add_argument("--max-labels-per-example", type=_int_at_least(1), default=None)
+    suggest.add_argument("--n-folds", type=_int_at_least(2), default=5)
+    suggest.add_argument("--seed", type=_int_at_least(0), default=0)
+    suggest.add_argument("--out", default="next_batch.csv", help="the batch (example, action, score, rank)")
+    suggest.add_argument("--consensus-out", default=None, help="also write the consensus labels here")
+    suggest.set_defaults(func=_cmd_suggest)
 
     data = sub.add_parser("data", parents=[common], help="locate (or download) and check a dataset's raw files")
     data.add_argument("dataset")

@@ -16,8 +16,9 @@ A benchmark YAML (see ``benchmarks/*/*.yaml``) has the keys::
         methods: [random, {name: single, method: entropy, loop: {allow_relabel: false}}]
         ensemble: [mlp, extra_trees, knn]   # members used by methods that need an ensemble
         params: {max_iter: 500}              # model hyper-parameters
-    variants:                        # optional: the grid repeated with data/loop overrides
+    variants:                        # optional: the grid repeated with dataset/data/loop overrides
       - {name: trace0.6, data: {trace_fraction: 0.6}}
+      - {name: worse, dataset: {name: cifar10n, noise_type: worse}}   # merged into the top-level dataset
     figure: {metrics: [consensus_accuracy, model_accuracy], columns: model}
 
 Each (variant, model, method, seed) becomes a :class:`Job` whose ``resolved`` dict holds everything needed to
@@ -54,7 +55,7 @@ from .utils.io import config_hash
 TOP_LEVEL_KEYS = {"name", "task", "description", "dataset", "data", "loop", "seeds", "models", "variants", "figure"}
 MODEL_KEYS = {"methods", "ensemble", "params"}
 METHOD_KEYS = {"name", "method", "params", "loop"}
-VARIANT_KEYS = {"name", "data", "loop"}
+VARIANT_KEYS = {"name", "dataset", "data", "loop"}
 FIGURE_KEYS = {"metrics", "columns"}
 #: What the panel columns of a benchmark figure can split by (``figure.columns``).
 FIGURE_COLUMNS = ("model", "variant")
@@ -472,7 +473,7 @@ def validate_structure(config: Any, where: str = "config") -> None:
     variants = config.get("variants")
     if variants is not None:
         if isinstance(variants, (str, Mapping)) or not isinstance(variants, Sequence):
-            raise ConfigError(f"{where}: variants must be a list of {{name, data, loop}} mappings, got {_show(variants)}")
+            raise ConfigError(f"{where}: variants must be a list of {{name, dataset, data, loop}} mappings, got {_show(variants)}")
         names: List[str] = []
         for position, variant in enumerate(variants):
             at = f"{where}: variants[{position}]"
@@ -483,6 +484,7 @@ def validate_structure(config: Any, where: str = "config") -> None:
             if variant["name"] in names:
                 raise ConfigError(f"{at}: variant name {variant['name']!r} is used twice; give each variant its own name")
             names.append(variant["name"])
+            check_mapping(f"{at}.dataset", variant.get("dataset"))
             check_mapping(f"{at}.data", variant.get("data"))
             check_mapping(f"{at}.loop", variant.get("loop"))
 
@@ -551,7 +553,7 @@ def expand_jobs(
                         "benchmark": config["name"],
                         "task": config["task"],
                         "variant": variant["name"],
-                        "dataset": copy.deepcopy(config.get("dataset") or {}),
+                        "dataset": deep_update(config.get("dataset") or {}, variant.get("dataset") or {}),
                         "data": deep_update(config.get("data") or {}, variant.get("data") or {}),
                         "loop": loop,
                         "model": model,

@@ -9,7 +9,9 @@ Noise models (all drawn from an explicit ``numpy.random.Generator``):
 * :meth:`NoisyOracle.symmetric`: exactly ``floor(r N)`` labels flipped, each to a uniformly random *other* class;
 * :meth:`NoisyOracle.asymmetric_cifar10`: ``floor(r N)`` random points mapped truck→automobile,
   bird→airplane, deer→horse, cat↔dog (points of other classes keep their label, so the effective rate is lower);
-* :meth:`NoisyOracle.from_confusion`: class-dependent flips from a confusion matrix;
+* :meth:`NoisyOracle.from_confusion`: class-dependent flips from a confusion matrix (the NAS code's CIFAR-100 /
+  ImageNet-50 asymmetric noise; :meth:`NoisyOracle.asymmetric_cifar100` with a matrix read by
+  :func:`load_confusion_matrix`);
 * :meth:`NoisyOracle.from_noisy_labels`: real noisy labels (e.g. CIFAR-N).
 
 References
@@ -155,6 +157,20 @@ class NoisyOracle:
         return cls(t, noisy, C)
 
     @classmethod
+    def asymmetric_cifar100(
+        cls, true_labels: Any, noise_rate: float, confusion: Any, rng: np.random.Generator
+    ) -> "NoisyOracle":
+        """CIFAR-100 asymmetric noise of the NAS code (spec 4.3): :meth:`from_confusion` with a 100 x 100 matrix.
+
+        The reference code reads ``confusion_matrix_cifar100_epochs_10.npy`` (a classifier's test-set confusion
+        counts, not published); pass any such matrix (rows = true class), e.g. from :func:`load_confusion_matrix`.
+        """
+        T = np.asarray(confusion, dtype=np.float64)
+        if T.shape != (100, 100):
+            raise ValueError(f"CIFAR-100 asymmetric noise needs a 100 x 100 confusion matrix, got shape {T.shape}")
+        return cls.from_confusion(true_labels, noise_rate, T, rng)
+
+    @classmethod
     def from_noisy_labels(
         cls, true_labels: Any, noisy_labels: Any, n_classes: Optional[int] = None
     ) -> "NoisyOracle":
@@ -209,3 +225,23 @@ class NoisyOracle:
 
     def __repr__(self) -> str:
         return f"NoisyOracle(n_samples={self.n_samples}, n_classes={self.n_classes}, n_queries={self.n_queries})"
+
+
+def load_confusion_matrix(path: Any, n_classes: Optional[int] = None) -> np.ndarray:
+    """Read a ``(C, C)`` confusion matrix (rows = true class; counts or probabilities) from an ``.npy`` file."""
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"confusion matrix {file} does not exist (absolute path {file.absolute()}); save the (C, C) test-set "
+            f"confusion counts of a classifier there (np.save), or set data.noise.confusion to your file"
+        )
+    matrix = np.load(file, allow_pickle=False)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"{file}: a confusion matrix must be square (C, C), got shape {matrix.shape}")
+    if n_classes is not None and matrix.shape[0] != n_classes:
+        raise ValueError(f"{file}: a {matrix.shape[0]}-class confusion matrix for a {n_classes}-class dataset")
+    if not np.isfinite(matrix).all() or (matrix < 0).any():
+        raise ValueError(f"{file}: a confusion matrix must hold finite non-negative values")
+    return matrix.astype(np.float64)

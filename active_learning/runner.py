@@ -20,6 +20,16 @@
   the cell folder is removed first; ``--seeds`` must then include all of the cell's seeds).
 * Locking: one writer per benchmark folder: ``<results>/<benchmark>/.lock`` is held (``filelock``) for the whole
   run; a second run on the same folder stops at once with :class:`ResultsLockedError`.
+* Devices: ``devices=`` (``run --devices auto|cpu|cuda:0,cuda:1``) spreads the jobs over devices. Job ``i`` of the
+  pending list runs on ``devices[i % len(devices)]`` (fixed before dispatch, whichever worker picks the job up, so
+  the jobs of each device differ by at most one), and a CUDA device runs at most ``jobs_per_device`` jobs at once:
+  the worker takes one of the device's ``jobs_per_device`` slot locks (``filelock``, in a temporary folder of the
+  run; workers of a remote Dask cluster lock on their own machine, whose GPUs they use) before the job starts and
+  releases it when the job ends, so the limit holds for loky, Dask and threads alike. The CPU has no slot limit
+  (``n_jobs`` bounds it). ``n_jobs`` defaults to ``len(devices) * jobs_per_device``. The job sees its device
+  through :func:`~active_learning.utils.devices.current_device` (learners with ``device="auto"`` train there; for
+  a GPU it is also torch's current device), not through its config: the device changes neither the job's config
+  hash nor its results path, and is recorded in the sidecar (``"device"``).
 * Progress: the bar counts finished jobs and shows the current round of the running ones (workers write it to
   small files in a temporary folder outside the results, polled once a second).
 """
@@ -45,6 +55,7 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError, Job, deep_update, expand_jobs, load_config, validate_structure
 from .tasks import DataAccess, get_task
+from .utils.devices import DeviceError, resolve_devices, use_device
 from .utils.io import (
     atomic_save_npy,
     atomic_write_json,
@@ -64,6 +75,9 @@ LOCK_NAME = ".lock"
 
 #: Seconds between two looks at the running jobs' rounds (progress bar).
 PROGRESS_INTERVAL_S = 1.0
+
+#: Seconds between two tries of a worker waiting for a free slot of its job's device.
+DEVICE_SLOT_POLL_S = 0.2
 
 BACKENDS = ("loky", "dask", "sequential", "threading", "multiprocessing")
 
@@ -268,7 +282,8 @@ def write_job_results(
     ``per_round`` names the arrays that hold one value per round (default: all); other arrays (e.g. the
     selected indices of a run) are saved the same way but not plotted as curves. An existing sidecar of the job
     is removed first, so that a write interrupted half-way never leaves an old sidecar over new arrays. The
-    sidecar records, per array, its length, dtype, sha256 and number of NaN/inf values (``"arrays"``).
+    sidecar records, per array, its length, dtype, sha256 and number of NaN/inf values (``"arrays"``), and the
+    device the job ran on (``"device"``) when the runner assigned one (``outcome["device"]``).
     """
     out_dir = job.result_dir(results_dir)
     metrics: Mapping[str, np.ndarray] = outcome["metrics"]
@@ -299,6 +314,7 @@ def write_job_results(
         "arrays": records,
         "wall_time_s": round(float(outcome["wall_time_s"]), 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"device": str(outcome["device"])} if outcome.get("device") else {}),
         **provenance,
     }
     atomic_write_json(path, meta)
@@ -513,6 +529,9 @@ class GridReport:
     #: old files removed from overwritten cells
     removed: List[str] = field(default_factory=list)
     wall_time_s: float = 0.0
+    #: the devices the jobs were spread over (empty: no assignment) and the jobs run at once
+    devices: List[str] = field(default_factory=list)
+    n_jobs: int = 1
 
 
 def _cell_name(job: Job) -> str:
@@ -575,7 +594,7 @@ def run_grid(
     seeds: Optional[Sequence[int]] = None,
     variants: Optional[Sequence[str]] = None,
     overrides: Optional[Mapping[str, Any]] = None,
-    n_jobs: int = 1,
+    n_jobs: Optional[int] = None,
     backend: str = "loky",
     scheduler: Optional[str] = None,
     scheduler_timeout: float = 10.0,
@@ -584,6 +603,8 @@ def run_grid(
     progress: bool = True,
     on_result: Optional[Callable[[Job, Mapping[str, Any]], None]] = None,
     lock_timeout: float = 0.0,
+    devices: "None | str | Sequence[str]" = None,
+    jobs_per_device: int = 1,
 ) -> GridReport:
     """Run every unfinished job of a benchmark grid and write its results.
 
@@ -600,8 +621,9 @@ def run_grid(
         Restrict the grid.
     overrides : mapping, optional
         Nested config overrides (e.g. ``{"loop": {"rounds": 3}}``).
-    n_jobs : int, default=1
-        Jobs run at once (``-1`` = all cores; with Dask, the cluster's workers).
+    n_jobs : int, optional
+        Jobs run at once (``-1`` = all cores; with Dask, the cluster's workers). Default: 1, or
+        ``len(devices) * jobs_per_device`` with ``devices``.
     backend : {"loky", "dask", "sequential", "threading"}, default="loky"
     scheduler : str, optional
         Dask scheduler address (``tcp://host:8786``, only with ``backend="dask"``); without it a local in-process
@@ -624,12 +646,20 @@ def run_grid(
     lock_timeout : float, default=0
         Seconds to wait for another run on the same benchmark folder to finish; then (or at once with 0)
         :class:`ResultsLockedError`.
+    devices : "auto", "cpu", "cuda:0,cuda:1" or a list of such names, optional
+        Spread the jobs over these devices (``"auto"``: every visible CUDA device, else the CPU); see the module
+        docstring. Default: no assignment (learners pick their own device, as before).
+    jobs_per_device : int, default=1
+        Jobs run at once on one CUDA device (more when its memory allows).
 
     Raises
     ------
     ConfigError, KeyError, ValueError
         Invalid config or grid (e.g. a seed listed twice), ``scheduler`` without ``backend="dask"``, an
         ``overwrite`` that would recompute only part of a cell.
+    DeviceError
+        ``devices`` names an unknown device, one twice, or a CUDA device that is not visible (e.g. none: "no CUDA
+        device visible; use --devices cpu or auto"); raised before anything else.
     ResultsDirError
         The results path is a file or a read-only folder.
     ResultsLockedError
@@ -641,6 +671,9 @@ def run_grid(
     """
     import joblib
 
+    device_list = _check_devices(devices, jobs_per_device, backend, scheduler)
+    if n_jobs is None:
+        n_jobs = len(device_list) * jobs_per_device if device_list else 1
     if isinstance(config_or_name, (str, os.PathLike)):
         config = load_config(str(config_or_name), overrides)
     elif isinstance(config_or_name, Mapping):
@@ -658,7 +691,7 @@ def run_grid(
     bench_dir = Path(results_dir) / config["name"]
     _check_results_dir(bench_dir)
 
-    report = GridReport()
+    report = GridReport(devices=list(device_list or []), n_jobs=n_jobs)
     current_code = package_source_digest()
     provenance = {"versions": package_versions(), "git": git_commit(), "code": current_code}
     with _results_lock(bench_dir, lock_timeout):
@@ -708,6 +741,7 @@ def run_grid(
         bar = tqdm(total=len(jobs), initial=len(report.skipped), desc=config["name"], unit="run", disable=not progress)
         bar_lock = threading.Lock()
         rounds: Optional[_RoundProgress] = None
+        slots_dir = tempfile.mkdtemp(prefix="al-devices-") if device_list else None
         try:
             if todo:
                 with _backend(backend, scheduler, scheduler_timeout):
@@ -721,7 +755,10 @@ def run_grid(
                     progress_dir = rounds.dir if rounds is not None else None
                     parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
                     outcomes = parallel(
-                        joblib.delayed(_run_indexed)(index, job.resolved, data, progress_dir)
+                        joblib.delayed(_run_indexed)(
+                            index, job.resolved, data, progress_dir,
+                            *((device_list[index % len(device_list)], slots_dir, jobs_per_device) if device_list else ()),
+                        )
                         for index, job in enumerate(todo)
                     )
                     try:
@@ -745,6 +782,8 @@ def run_grid(
             if rounds is not None:
                 rounds.close()
             bar.close()
+            if slots_dir is not None:
+                shutil.rmtree(slots_dir, ignore_errors=True)
         report.wall_time_s = time.perf_counter() - start
     return report
 
@@ -759,11 +798,70 @@ def _abort(outcomes: Any, backend: str) -> None:
         _shutdown_loky_workers()
 
 
-def _run_indexed(index: int, resolved: Mapping[str, Any], data: DataAccess, progress_dir: Optional[str] = None) -> Any:
+def _run_indexed(
+    index: int,
+    resolved: Mapping[str, Any],
+    data: DataAccess,
+    progress_dir: Optional[str] = None,
+    device: Optional[str] = None,
+    slots_dir: Optional[str] = None,
+    jobs_per_device: int = 1,
+) -> Any:
+    """One job in a worker: on ``device`` (after taking one of its slots) when the run assigns devices."""
     on_round = _progress_writer(progress_dir, index, resolved)
     try:
-        return index, run_job(resolved, data, on_round)
+        if device is None:
+            return index, run_job(resolved, data, on_round)
+        with _device_slot(device, slots_dir, jobs_per_device), use_device(device):
+            outcome = run_job(resolved, data, on_round)
+        return index, {**outcome, "device": device}
     finally:
         if progress_dir:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(progress_dir, str(index)))
+
+
+# --------------------------------------------------------------------------------------------------- devices
+
+
+def _check_devices(
+    devices: "None | str | Sequence[str]", jobs_per_device: int, backend: str, scheduler: Optional[str]
+) -> Optional[List[str]]:
+    """The device list of a run (``None``: no assignment), checked before anything else."""
+    if isinstance(jobs_per_device, bool) or not isinstance(jobs_per_device, int) or jobs_per_device < 1:
+        raise DeviceError(f"jobs_per_device must be a positive integer, got {jobs_per_device!r}")
+    if devices is None:
+        if jobs_per_device != 1:
+            raise DeviceError("--jobs-per-device needs --devices (auto, cpu or a list such as cuda:0,cuda:1)")
+        return None
+    # the GPUs of a remote Dask cluster are its workers', not this machine's
+    return resolve_devices(devices, check_visible=not (backend == "dask" and scheduler))
+
+
+def _slot_path(slots_dir: str, device: str, slot: int) -> str:
+    return os.path.join(slots_dir, f"{device.replace(':', '_')}.slot{slot}.lock")
+
+
+@contextlib.contextmanager
+def _device_slot(device: str, slots_dir: Optional[str], jobs_per_device: int) -> Iterator[Optional[int]]:
+    """Hold one of the ``jobs_per_device`` slots of a CUDA ``device`` (a file lock each) for the block; wait for a
+    free one. The CPU (and a run without a slots folder) has no slots: ``None`` at once."""
+    if slots_dir is None or not device.startswith("cuda"):
+        yield None
+        return
+    from filelock import FileLock, Timeout
+
+    os.makedirs(slots_dir, exist_ok=True)  # a remote Dask worker: a folder of the same name on its machine
+    locks = [FileLock(_slot_path(slots_dir, device, slot)) for slot in range(jobs_per_device)]
+    while True:
+        for slot, lock in enumerate(locks):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            try:
+                yield slot
+            finally:
+                lock.release()
+            return
+        time.sleep(DEVICE_SLOT_POLL_S)

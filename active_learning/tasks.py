@@ -352,7 +352,8 @@ class NoisySingleAnnotatorTask(Task):
         data:
           test_fraction: 0.2            # tabular datasets only
           seed: 0                       # data seed (split)
-          noise: {type: symmetric, rate: 0.5, seed: null}   # symmetric | asymmetric_cifar10 | real | none;
+          noise: {type: symmetric, rate: 0.5, seed: null}   # symmetric | asymmetric_cifar10 | real | none |
+                                                            # asymmetric_cifar100 (+ confusion: matrix.npy);
                                                             # seed null = the run seed (as the paper)
           budget: {samples_per_class: [1, 2, 3], initial_size: 0}   # or {per_round: 100, rounds: 5}
         loop: {filter: cross_validation, filter_params: {}, train_on_all: false}
@@ -363,7 +364,7 @@ class NoisySingleAnnotatorTask(Task):
 
     #: The keys this task reads (validated before any job runs).
     DATA_KEYS = ("seed", "test_fraction", "noise", "budget")
-    NOISE_KEYS = ("type", "rate", "seed")
+    NOISE_KEYS = ("type", "rate", "seed", "confusion")
     BUDGET_KEYS = ("samples_per_class", "per_round", "rounds", "initial_size", "noise_rate")
     LOOP_KEYS = ("filter", "filter_params", "train_on_all")
 
@@ -495,7 +496,7 @@ class NoisySingleAnnotatorTask(Task):
             try:
                 settings = resolved["data"]
                 oracle = make_oracle(pool, settings.get("noise"), resolved["seed"])
-                rate = float((settings.get("noise") or {}).get("rate", oracle.noise_rate))
+                rate = float((settings.get("noise") or {}).get("rate", oracle.noise_rate()))
                 make_budgets(settings.get("budget"), pool.n_classes, rate).check_pool(pool.X.shape[0])
             except ConfigError:
                 raise

@@ -101,16 +101,21 @@ def make_human_pt(path: Path, labels: Dict[str, np.ndarray]) -> None:
 
 
 def make_cifar10h_raw(path: Path, counts: np.ndarray, seed: int = 0, per_annotator: int = 3) -> None:
-    """A CIFAR-10H style raw CSV consistent with ``counts`` plus attention-check rows."""
+    """A CIFAR-10H style raw CSV consistent with ``counts`` plus attention-check rows; no annotator labels an image
+    twice (about ``per_annotator`` labels per annotator)."""
     rng = np.random.default_rng(seed)
     rows: List[dict] = []
-    entries = [(i, c) for i in range(counts.shape[0]) for c in range(counts.shape[1]) for _ in range(counts[i, c])]
-    order = rng.permutation(len(entries))
-    for pos, e in enumerate(order):
-        image, label = entries[e]
-        annotator = 100 + pos // per_annotator
-        rows.append({"annotator_id": annotator, "trial_index": pos, "chosen_label": label, "true_label": label,
-                     "cifar10_test_test_idx": image, "is_attn_check": 0, "reaction_time": 1000.0})
+    total = int(counts.sum())
+    n_annotators = max(int(np.ceil(total / per_annotator)), int(counts.sum(axis=1).max()))
+    pos = 0
+    for image in range(counts.shape[0]):
+        labels = np.repeat(np.arange(counts.shape[1]), counts[image])
+        annotators = rng.choice(n_annotators, size=labels.size, replace=False)
+        for label, annotator in zip(rng.permutation(labels), annotators):
+            rows.append({"annotator_id": 100 + int(annotator), "trial_index": pos, "chosen_label": int(label),
+                         "true_label": int(label), "cifar10_test_test_idx": image, "is_attn_check": 0,
+                         "reaction_time": 1000.0})
+            pos += 1
     rows.append({"annotator_id": 100, "trial_index": -1, "chosen_label": 1, "true_label": 1,
                  "cifar10_test_test_idx": -99999, "is_attn_check": 1, "reaction_time": 500.0})
     import pandas as pd

@@ -48,12 +48,14 @@ def small_results(tmp_path_factory):
             },
         ),
     ]
+    for name in ("cifar10h", "cifar10n_annotators"):  # the real-annotator notebook: same plots, toy data
+        configs.append(toy_config(name, rounds=2, models={"extra_trees": {"methods": ["random", "entropy", "activelab"], "params": {"n_estimators": 10}}}))
     for config in configs:
         run_grid(config, results_dir=root, n_jobs=2, progress=False)
     return root
 
 
-@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb"])
+@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb", "real_annotators.ipynb"])
 def test_notebook_executes_on_small_results(name, small_results, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 

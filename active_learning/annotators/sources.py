@@ -208,6 +208,7 @@ class LabelMultisets(AnnotatorSource):
         super().__init__(counts.shape[0], counts.shape[1])
         self.counts = counts.astype(np.float64)
         self._cumulative = np.cumsum(self.counts / totals[:, None], axis=1)
+        self._cumulative[:, -1] = 1.0  # no draw past the last class from rounding
 
     def remaining(self, store: AnnotationStore) -> np.ndarray:
         return np.full(self.n_examples, np.inf)

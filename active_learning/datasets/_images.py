@@ -254,6 +254,37 @@ class ImageDataset:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def subset(self, indices: Any) -> "ImageDataset":
+        """The images ``indices`` (positions in this dataset) as a dataset of their own, with every per-image array
+        and ``subset_indices`` (positions in the full split) following the one index map; its features are cached
+        under their own key (``features --indices``)."""
+        positions = np.asarray(indices)
+        if positions.ndim != 1 or positions.size == 0 or not np.issubdtype(positions.dtype, np.integer):
+            raise ValueError(f"{self.name}/{self.split}: indices must be a non-empty 1-D integer array")
+        if positions.min() < 0 or positions.max() >= len(self):
+            raise ValueError(f"{self.name}/{self.split}: indices outside 0..{len(self) - 1}")
+        if np.unique(positions).size != positions.size:
+            raise ValueError(f"{self.name}/{self.split}: indices must not repeat")
+        positions = positions.astype(np.int64)
+
+        def take(value: Any) -> Any:
+            return None if value is None else np.asarray(value)[positions]
+
+        base = self.subset_indices if self.subset_indices is not None else np.arange(len(self))
+        annotations = self.annotations
+        if annotations is not None and "image" in getattr(annotations, "columns", ()):
+            position_of = np.full(len(self), -1, dtype=np.int64)
+            position_of[positions] = np.arange(positions.size)
+            kept = annotations[position_of[annotations["image"].to_numpy()] >= 0]
+            annotations = kept.assign(image=position_of[kept["image"].to_numpy()]).reset_index(drop=True)
+        return ImageDataset(
+            name=self.name, labels=self.labels[positions], images=SubsetImages(self.images, positions),
+            class_names=list(self.class_names), split=self.split, source=dict(self.source),
+            noisy_labels=take(self.noisy_labels), annotator_labels=take(self.annotator_labels), annotations=annotations,
+            counts=take(self.counts), subset_indices=base[positions],
+            extra={k: np.asarray(v)[positions] for k, v in self.extra.items()}, image_set=self.image_set,
+        )
+
     def cache_identity(self) -> Dict[str, Any]:
         """What identifies these pixels for the feature cache: image set, split, size, JPEG flag, subset digest."""
         return {

@@ -118,7 +118,8 @@ def features_main(dataset: str, encoder: str, root: Any = None, mirror: Any = No
                   download: bool = True, batch_size: int = 128, chunk_size: int = 2048, device: Optional[str] = None,
                   encoder_params: Optional[Dict[str, Any]] = None, dataset_options: Optional[Dict[str, Any]] = None,
                   splits: Optional[Sequence[str]] = None, k: int = 20, linear_probe: bool = True,
-                  progress: bool = True, seed: int = 0, print_report: bool = True) -> Dict[str, Any]:
+                  progress: bool = True, seed: int = 0, print_report: bool = True,
+                  indices: Optional[Any] = None) -> Dict[str, Any]:
     """Extract (or load cached) train and test features, then compute, save and print the quality report.
 
     Parameters
@@ -140,6 +141,9 @@ def features_main(dataset: str, encoder: str, root: Any = None, mirror: Any = No
         random (``seed``) for the report only.
     k, linear_probe
         See :func:`feature_report`.
+    indices : array of int, optional
+        Extract features for these images of the first split in ``splits`` only (positions in the split; cached
+        under the subset's own key); the report then uses a random 50/50 split of them.
 
     Returns
     -------
@@ -157,9 +161,13 @@ def features_main(dataset: str, encoder: str, root: Any = None, mirror: Any = No
     options = dict(dataset_options or {})
     available = tuple(getattr(loader, "splits", ("train", "test")))
     wanted = tuple(splits) if splits is not None else ("train", "test")
+    if indices is not None:
+        wanted = wanted[:1]
     loaded = {}
     for split in dict.fromkeys(s for s in wanted if s in available):
         data = load(dataset, root=root, mirror=mirror, download=download, split=split, **options)
+        if indices is not None:
+            data = data.subset(np.asarray(indices))
         feats = extract_features(data, enc, root=feature_root, batch_size=batch_size, chunk_size=chunk_size,
                                  device=device, progress=progress)
         loaded[split] = (data, feats, cached_path(data, enc, feature_root))

@@ -13,6 +13,7 @@ from typing import Optional, cast
 import numpy as np
 import torch
 
+from ..utils.devices import learner_device
 from ._base import Learner, register_learner
 from ._training import train_sgd
 
@@ -33,11 +34,14 @@ class LinearProbe(Learner):
         Nesterov momentum.
     init_seed : int, default=0
         Seed of the initial weights (identical every round) .
-    device : str, default="cpu"
+    device : str, default="auto"
+        ``"auto"``: the device the runner assigned to the job (``run --devices``), else the CPU (as before there
+        was a device assignment); or a torch device name (``"cpu"``, ``"cuda:1"``), used as given. Prediction runs
+        where the trained layer is.
     """
 
     def __init__(self, *, epochs: int = 200, lr: float = 0.025, weight_decay: float = 3e-4, batch_size: int = 100,
-                 momentum: float = 0.9, init_seed: int = 0, device: str = "cpu") -> None:
+                 momentum: float = 0.9, init_seed: int = 0, device: str = "auto") -> None:
         if int(epochs) < 1 or int(batch_size) < 1:
             raise ValueError("epochs and batch_size must be positive integers")
         self.epochs, self.lr, self.weight_decay = int(epochs), float(lr), float(weight_decay)
@@ -46,7 +50,7 @@ class LinearProbe(Learner):
 
     def fit(self, inputs, labels, rng, n_classes=None) -> "LinearProbe":
         X, y, C = self._check_fit(inputs, labels, n_classes)
-        dev = torch.device(self.device)
+        dev = learner_device(self.device, unassigned="cpu")
         init_gen = torch.Generator().manual_seed(self.init_seed)
         layer = torch.nn.Linear(X.shape[1], C)
         bound = 1.0 / np.sqrt(X.shape[1])
@@ -65,7 +69,7 @@ class LinearProbe(Learner):
     def predict_proba(self, inputs) -> np.ndarray:
         if self._model is None:
             raise ValueError("call fit() before predict_proba()")
-        X = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)).to(torch.device(self.device))
+        X = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)).to(self._model.weight.device)
         with torch.no_grad():
             return torch.softmax(self._model(X), 1).cpu().numpy().astype(np.float64)
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils.devices import learner_device
 from ._base import Learner, register_learner
 from ._training import train_sgd
 
@@ -138,6 +139,9 @@ class ResNet18Cifar(Learner):
     mean, std : sequence of float
         Normalisation (CIFAR-10 statistics by default).
     device : str, default="auto"
+        ``"auto"``: the device the runner assigned to the job (``run --devices``), else CUDA when available, else
+        the CPU; or a torch device name (``"cpu"``, ``"cuda:1"``), used as given. Prediction runs where the
+        trained model is.
     eval_batch_size : int, default=500
     """
 
@@ -153,9 +157,13 @@ class ResNet18Cifar(Learner):
         self._model: Optional[CifarResNet18] = None
 
     def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        """Where ``fit`` trains (see ``device``)."""
+        return learner_device(self.device)
+
+    def _model_device(self) -> torch.device:
+        """Where the trained model is (prediction runs there, also outside the job that trained it)."""
+        assert self._model is not None
+        return next(self._model.parameters()).device
 
     def fit(self, inputs, labels, rng, n_classes=None) -> "ResNet18Cifar":
         _, y, C = self._check_fit(inputs, labels, n_classes)
@@ -175,7 +183,7 @@ class ResNet18Cifar(Learner):
         if self._model is None:
             raise ValueError("call fit() before predict_proba()")
         images = to_image_tensor(inputs, self.mean, self.std)
-        dev = self._device()
+        dev = self._model_device()
         out = []
         with torch.no_grad():
             for r0 in range(0, images.shape[0], self.eval_batch_size):
@@ -187,7 +195,7 @@ class ResNet18Cifar(Learner):
         if self._model is None:
             raise ValueError("call fit() before predict_mc_proba()")
         images = to_image_tensor(inputs, self.mean, self.std)
-        dev = self._device()
+        dev = self._model_device()
         gen = torch.Generator().manual_seed(int(seed))
         keep = 1.0 - self.dropout
         with torch.no_grad():

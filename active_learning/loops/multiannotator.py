@@ -217,7 +217,8 @@ class LoopResult(dict):
     Attributes
     ----------
     chosen : list of ndarray
-        Per round, the pool examples chosen for a new label (in order of their score).
+        ``chosen[r]``: the pool examples that got a new label after round ``r`` (in order of their score; empty
+        when nothing was selectable), for ``r = 0 .. rounds - 2``.
     annotations : pandas.DataFrame
         The final annotation table: ``example, annotator, column, label, round`` (round 0 = initial labels;
         ``annotator`` is ``-1`` for anonymous sources).
@@ -296,6 +297,10 @@ def run_multiannotator_loop(
         raise ValueError(f"the initial labeled set has {initial_labeled.size} examples, fewer than n_folds={config.n_folds}")
     n_pool = pool.X_pool.shape[0]
     store = pool.initial_store()
+    # What the annotator source has revealed (who labeled which example). It is the label table itself, except
+    # with majority-vote initial labels: their store has one anonymous vote per example, but the annotators
+    # behind the vote are used up all the same (a sparse source must never reveal them again).
+    revealed = store
     if config.initial_labels == "majority_vote":
         table = store.wide(initial_labeled)
         votes = majority(table, None, consensus_rng, tie_break=config.tie_break)
@@ -319,7 +324,7 @@ def run_multiannotator_loop(
 
         models = fit_round(pool.X_pool, members, model_params or {}, labeled, unlabeled, consensus, pool.n_classes,
                            config.n_folds, fit_rng, X_test=pool.X_test)
-        remaining = source.remaining(store)
+        remaining = source.remaining(revealed)
         relabelable = remaining[labeled] >= 1
         inputs = ScoringInputs(
             labels_multiannotator=table,
@@ -365,14 +370,17 @@ def run_multiannotator_loop(
         latest[:, labeled] = models.labeled
         latest[:, unlabeled] = models.unlabeled
         previous_probs = latest
+        if round_index + 1 < config.rounds:
+            chosen_per_round.append(chosen)  # one entry per round that collects labels (empty when none selectable)
         if round_index + 1 < config.rounds and chosen.size:
-            chosen_per_round.append(chosen)
-            new_labels, annotators = source.draw(chosen, store, label_rng)
+            new_labels, annotators = source.draw(chosen, revealed, label_rng)
             if config.annotator_columns == "per_round":
                 columns = np.full(chosen.size, column_offset + round_index, dtype=np.int64)
             else:
                 columns = annotators
             store.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
+            if revealed is not store:
+                revealed.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
         if on_round is not None:
             on_round(round_index)
     result = LoopResult({name: np.asarray(values, dtype=float) for name, values in history.items()})

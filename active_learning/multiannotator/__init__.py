@@ -1,8 +1,10 @@
-"""Multi-annotator active learning: consensus labels, the ActiveLab method and its baselines, and benchmark data."""
+"""Multi-annotator active learning: consensus labels, the ActiveLab method and its baselines, benchmark data, and
+the "what next?" API (:func:`suggest_next_batch`)."""
 
 from .consensus import CONSENSUS, crowdlab, majority_vote
 from .data import MultiAnnotatorPool, build_tabular_pool
 from .methods import METHODS, MultiAnnotatorMethod, ScoringInputs, get_method, register_method
+from .suggest import Suggestion, suggest_next_batch
 
 __all__ = [
     "CONSENSUS",
@@ -10,9 +12,11 @@ __all__ = [
     "MultiAnnotatorMethod",
     "MultiAnnotatorPool",
     "ScoringInputs",
+    "Suggestion",
     "build_tabular_pool",
     "crowdlab",
     "get_method",
     "majority_vote",
     "register_method",
+    "suggest_next_batch",
 ]

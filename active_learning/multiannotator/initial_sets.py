@@ -20,6 +20,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from types import MappingProxyType
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -490,6 +491,11 @@ def tilted_multiset_start(
                            "label": classes.astype(np.int64)})
     result = result.sort_values(["image", "annotator"], kind="stable").reset_index(drop=True)
     realised, frequency = np.unique(taken, return_counts=True)
+    if not reachable:
+        warnings.warn(
+            f"tilted start set: majority-vote accuracy {accuracy:.3f} instead of the target {target:.3f} (the wrong-label "
+            f"weight sits at the bound {np.exp(best):.3g}; the images' own labels cannot reach the target)", stacklevel=2,
+        )
     info: Dict[str, Any] = {
         "procedure": "tilted_multiset",
         "wrong_label_weight": float(np.exp(best)),

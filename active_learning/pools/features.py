@@ -20,7 +20,8 @@ from .._registry import Registry
 from . import DataAccess, image_inputs, load_dataset, split_dataset_config
 
 NoiseModel = Callable[..., Any]
-#: ``noise(y, n_classes, rate, rng, noisy_labels) -> NoisyOracle``, by ``data.noise.type``.
+#: ``noise(y, n_classes, rate, rng, noisy_labels, **options) -> NoisyOracle``, by ``data.noise.type``; ``options``
+#: are the further ``data.noise`` keys the model's registration lists in ``options=(...)``.
 NOISE_MODELS: Registry[NoiseModel] = Registry("noise model")
 #: ``schedule(settings, n_classes, noise_rate) -> BudgetSchedule``, by the key that selects it in ``data.budget``.
 BUDGETS: Registry[Callable[..., Any]] = Registry("budget schedule")
@@ -64,12 +65,27 @@ def _asymmetric_cifar10(y: np.ndarray, n_classes: int, rate: float, rng: np.rand
     return NoisyOracle.asymmetric_cifar10(y, rate, rng)
 
 
-@NOISE_MODELS.register("real", description="the dataset's own human noisy labels (CIFAR-10N / CIFAR-100N noise_type)")
+@NOISE_MODELS.register("asymmetric_cifar100", options=("confusion",),
+                       description="class-dependent flips from a confusion matrix file (data.noise.confusion; NAS spec 4.3)")
+def _asymmetric_cifar100(y: np.ndarray, n_classes: int, rate: float, rng: np.random.Generator, noisy_labels: Any,
+                         confusion: Optional[str] = None) -> Any:
+    from ..oracle import NoisyOracle, load_confusion_matrix
+
+    if confusion is None:
+        raise ValueError("data.noise.type=asymmetric_cifar100 needs data.noise.confusion: the path of a (100, 100) "
+                         "confusion matrix .npy (rows = true class)")
+    return NoisyOracle.asymmetric_cifar100(y, rate, load_confusion_matrix(confusion, n_classes), rng)
+
+
+@NOISE_MODELS.register("real", description="the dataset's own noisy labels (CIFAR-10N / CIFAR-100N noise_type, Clothing1M)")
 def _real(y: np.ndarray, n_classes: int, rate: float, rng: np.random.Generator, noisy_labels: Any) -> Any:
     from ..oracle import NoisyOracle
 
     if noisy_labels is None:
-        raise ValueError("data.noise.type=real needs a dataset with noisy labels (e.g. cifar10n, cifar100n)")
+        raise ValueError("data.noise.type=real needs a dataset with noisy labels (e.g. cifar10n, cifar100n, clothing1m)")
+    y = np.asarray(y)
+    if y.size and y.min() < 0:  # unknown true label (Clothing1M: -1 outside the human-checked images): count the
+        y = np.where(y < 0, np.asarray(noisy_labels), y)  # given label as correct, as the reference code does for all
     return NoisyOracle.from_noisy_labels(y, noisy_labels, n_classes=n_classes)
 
 
@@ -130,10 +146,12 @@ def make_oracle(pool: FeaturePool, noise: Optional[Mapping[str, Any]], run_seed:
     kind = settings.pop("type", "none")
     rate = float(settings.pop("rate", 0.0))
     seed = settings.pop("seed", None)
+    model = NOISE_MODELS.get(kind)
+    options = {key: settings.pop(key) for key in NOISE_MODELS.metadata(kind).get("options", ()) if key in settings}
     if settings:
-        raise ValueError(f"unknown data.noise key(s) {sorted(settings)}; use type, rate, seed")
+        raise ValueError(f"unknown data.noise key(s) {sorted(settings)} for noise type {kind!r}")
     rng = np.random.default_rng(run_seed if seed is None else seed)
-    return NOISE_MODELS.get(kind)(pool.y, pool.n_classes, rate, rng, pool.noisy_labels)
+    return model(pool.y, pool.n_classes, rate, rng, pool.noisy_labels, **options)
 
 
 def make_budgets(budget: Optional[Mapping[str, Any]], n_classes: int, noise_rate: float) -> Any:
@@ -153,5 +171,5 @@ def build_feature_pool(dataset: Mapping[str, Any], data: Mapping[str, Any], acce
     ``{"pool": FeaturePool, "oracle": NoisyOracle, "budgets": BudgetSchedule}``."""
     pool = feature_arrays(dataset, data, access)
     oracle = make_oracle(pool, data.get("noise"), run_seed)
-    noise_rate = float((data.get("noise") or {}).get("rate", oracle.noise_rate))
+    noise_rate = float((data.get("noise") or {}).get("rate", oracle.noise_rate()))
     return {"pool": pool, "oracle": oracle, "budgets": make_budgets(data.get("budget"), pool.n_classes, noise_rate)}

@@ -42,7 +42,7 @@ def read_label_file(path: "str | Path") -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"label file {path} not found (paths are relative to {Path.cwd()}); check data.labels")
+        raise FileNotFoundError(f"label file {path} not found (paths are relative to {Path.cwd()}); check the path (data.labels)")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         frame = pd.read_csv(path)
@@ -59,7 +59,7 @@ def read_label_file(path: "str | Path") -> pd.DataFrame:
     if frame["annotator"].isna().any():
         raise ValueError(f"label file {path}: {int(frame['annotator'].isna().sum())} row(s) without an annotator; "
                          "drop them or give them an id")
-    if not np.issubdtype(frame["annotator"].dtype, np.integer):
+    if not pd.api.types.is_integer_dtype(frame["annotator"]):
         codes, uniques = pd.factorize(frame["annotator"].astype(str), sort=True)
         frame = frame.assign(annotator_id=frame["annotator"], annotator=codes)
     return frame

@@ -1,4 +1,4 @@
-"""The Wall Robot tables of the README and of ``results/README.md``, made from ``results/`` (never typed by hand).
+"""The ActiveLab tables of the README and of ``results/README.md``, made from ``results/`` (never typed by hand).
 
     python benchmarks/wall_robot/report_tables.py [--results-dir results] [--write]
 
@@ -9,7 +9,9 @@ Prints (or, with ``--write``, replaces between ``<!-- table:NAME -->`` and ``<!-
   stored means (the original benchmark's committed runs), and the best other method;
 * ``calibration``: every ActiveLab method under the three temperature calibrations (reference, cleanlab 2.9,
   row-wise);
-* ``final-<benchmark>``: the final-round table of every method (``results/README.md``).
+* ``final-<benchmark>``: the final-round table of every method (``results/README.md``);
+* for CIFAR-10H and CIFAR-10N annotators also ``efficiency-<benchmark>`` (annotations ActiveLab needs to reach the
+  best baseline's final value) and ``calibration-<benchmark>``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Dict
 
-from active_learning.plotting import calibration_markdown, load_results, summarize, summary_markdown
+from active_learning.plotting import calibration_markdown, efficiency_markdown, load_results, summarize, summary_markdown
 
 #: Final-round means of the original benchmark's stored runs (5 runs each): test accuracy, consensus accuracy.
 PAPER = {
@@ -29,6 +31,8 @@ PAPER = {
     ("wall_robot_complete", "mlp"): (0.967, 0.999),
 }
 BENCHMARKS = ("wall_robot", "wall_robot_complete", "wall_robot_single_annotator", "wall_robot_single_vs_multi")
+#: The real-annotator benchmarks (tables written once their results exist).
+REAL_ANNOTATOR_BENCHMARKS = ("cifar10h", "cifar10n_annotators")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -73,6 +77,12 @@ def tables(results_dir: Path) -> Dict[str, str]:
     out = {"reproduction": reproduction(results_dir), "calibration": calibration(results_dir)}
     for benchmark in BENCHMARKS:
         out[f"final-{benchmark}"] = summary_markdown(load_results(results_dir, benchmark))
+    for benchmark in REAL_ANNOTATOR_BENCHMARKS:
+        if (results_dir / benchmark).is_dir():
+            df = load_results(results_dir, benchmark)
+            out[f"final-{benchmark}"] = summary_markdown(df)
+            out[f"efficiency-{benchmark}"] = efficiency_markdown(df)
+            out[f"calibration-{benchmark}"] = calibration_markdown(df)
     return out
 
 
