@@ -33,7 +33,15 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ..datasets._files import default_root
-from ..utils.io import atomic_save_npy, atomic_write_json, file_digest, git_commit, package_versions, to_jsonable
+from ..utils.io import (
+    atomic_save_npy,
+    atomic_write_json,
+    file_digest,
+    git_commit,
+    package_versions,
+    read_keyed_sidecar,
+    to_jsonable,
+)
 
 FORMAT_VERSION = 1
 
@@ -86,16 +94,9 @@ def _npy_data_offset(path: Path) -> int:
 def validate_entry(npy_path: Path, json_path: Path, digest: str, n_rows: int,
                    verify_checksum: bool = True) -> Tuple[Optional[np.ndarray], str]:
     """Return ``(features, "")`` for a valid cache entry, or ``(None, reason)``."""
-    if not json_path.is_file() and not npy_path.is_file():
-        return None, "missing"
-    if not json_path.is_file():
-        return None, f"{json_path.name} is missing (interrupted before the sidecar was written)"
-    try:
-        sidecar = json.loads(json_path.read_text())
-    except (OSError, ValueError) as exc:
-        return None, f"unreadable sidecar {json_path.name} ({exc})"
-    if sidecar.get("key") != digest:
-        return None, "sidecar key differs from the spec's digest"
+    sidecar, reason = read_keyed_sidecar(npy_path, json_path, digest)
+    if sidecar is None:
+        return None, reason
     shape = tuple(sidecar.get("shape", ()))
     if len(shape) != 2 or shape[0] != n_rows or sidecar.get("dtype") != "float32":
         return None, f"sidecar shape {shape} / dtype {sidecar.get('dtype')} do not fit {n_rows} float32 rows"

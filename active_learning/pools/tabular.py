@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+import inspect
+import typing
+from typing import Any, Callable, Dict, Mapping, Tuple
 
 from . import DataAccess, load_dataset, register_pool
 
 
-def _fraction(low: float, high: float, low_open: bool, high_open: bool) -> Tuple[Callable[[Any], bool], str]:
+def fraction(low: float, high: float, low_open: bool, high_open: bool) -> Tuple[Callable[[Any], bool], str]:
     from ..config import is_number
 
     def ok(value: Any) -> bool:
@@ -25,7 +27,7 @@ def at_least(minimum: int) -> Tuple[Callable[[Any], bool], str]:
     return (lambda value: value is None or value >= minimum), f"an integer >= {minimum}"
 
 
-fraction = _fraction
+
 
 #: Ranges of the numeric settings (the signature gives names and types).
 TABULAR_RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
@@ -33,10 +35,10 @@ TABULAR_RANGES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "subset_seed": at_least(0),
     "n_annotators": at_least(1),
     "max_initial_per_example": at_least(1),
-    "test_fraction": _fraction(0.0, 1.0, True, True),
-    "unlabeled_fraction": _fraction(0.0, 1.0, False, True),
-    "trace_fraction": _fraction(0.0, 1.0, True, False),
-    "drop_prob": _fraction(0.0, 1.0, False, False),
+    "test_fraction": fraction(0.0, 1.0, True, True),
+    "unlabeled_fraction": fraction(0.0, 1.0, False, True),
+    "trace_fraction": fraction(0.0, 1.0, True, False),
+    "drop_prob": fraction(0.0, 1.0, False, False),
     "subset_per_class": ((lambda value: value is None or all(v >= 0 for v in value)), "a list of integers >= 0"),
 }
 
@@ -51,34 +53,27 @@ def _check_trace(dataset: Any, settings: Mapping[str, Any]) -> None:
         )
 
 
-@register_pool("tabular", ranges=TABULAR_RANGES,
-               description="a tabular dataset with simulated annotators sharing one noise matrix (Wall Robot)")
-def tabular_pool(
-    dataset: Mapping[str, Any],
-    access: DataAccess,
-    *,
-    seed: int,
-    draw: str = "generator",
-    subset_seed: Optional[int] = None,
-    single_arm_labels: bool = False,
-    subset_per_class: Optional[Sequence[int]] = None,
-    test_fraction: float = 1 / 3,
-    unlabeled_fraction: float = 0.75,
-    n_annotators: int = 30,
-    trace_fraction: float = 0.85,
-    max_initial_per_example: Optional[int] = 5,
-    drop_prob: float = 0.97,
-) -> Any:
-    """The ActiveLab tabular starting point: see
-    :func:`~active_learning.multiannotator.data.build_tabular_pool` for every setting."""
+def tabular_pool(dataset: Mapping[str, Any], access: DataAccess, **settings: Any) -> Any:
+    """The ActiveLab tabular starting point: every ``data:`` setting is a keyword argument of
+    :func:`~active_learning.multiannotator.data.build_tabular_pool` (its signature is this builder's)."""
     from ..multiannotator.data import build_tabular_pool
 
-    settings: Dict[str, Any] = dict(
-        seed=seed, draw=draw, subset_seed=subset_seed, single_arm_labels=single_arm_labels,
-        subset_per_class=subset_per_class, test_fraction=test_fraction, unlabeled_fraction=unlabeled_fraction,
-        n_annotators=n_annotators, trace_fraction=trace_fraction, max_initial_per_example=max_initial_per_example,
-        drop_prob=drop_prob,
-    )
     loaded = load_dataset(dataset, access)
     _check_trace(loaded, settings)
     return build_tabular_pool(loaded, **settings)
+
+
+def _adopt_signature(builder: Any) -> None:
+    """Give the pool builder the settings (names, defaults, types) of ``build_tabular_pool``, which config
+    validation reads, without writing them out twice."""
+    from ..multiannotator.data import build_tabular_pool
+
+    own = list(inspect.signature(builder).parameters.values())[:2]
+    settings = [p for p in inspect.signature(build_tabular_pool).parameters.values() if p.kind == p.KEYWORD_ONLY]
+    builder.__signature__ = inspect.Signature(own + settings)
+    builder.__annotations__ = {k: v for k, v in typing.get_type_hints(build_tabular_pool).items() if k != "dataset"}
+
+
+_adopt_signature(tabular_pool)
+register_pool("tabular", ranges=TABULAR_RANGES,
+              description="a tabular dataset with simulated annotators sharing one noise matrix (Wall Robot)")(tabular_pool)

@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, Generic, Mapping, Optional, Tuple, TypeV
 
 import numpy as np
 
-from ..utils.io import _atomic_write, atomic_write_json, file_digest, package_versions, to_jsonable
+from ..utils.io import atomic_write, atomic_write_json, file_digest, package_versions, read_keyed_sidecar, to_jsonable
 from ._graph import SparseGraph
 
 #: Bumped whenever the stored arrays or their meaning change (part of every key).
@@ -133,16 +133,9 @@ def _arrays_record(arrays: Mapping[str, np.ndarray]) -> Dict[str, Dict[str, Any]
 def _read_entry(npz_path: Path, json_path: Path, key: str,
                 params: Mapping[str, Any]) -> Tuple[Optional[Dict[str, np.ndarray]], str]:
     """``(arrays, "")`` for an intact entry, else ``(None, reason)``; ``reason == "missing"`` when absent."""
-    if not json_path.is_file() and not npz_path.is_file():
-        return None, "missing"
-    if not json_path.is_file():
-        return None, f"{json_path.name} is missing (interrupted before the sidecar was written)"
-    try:
-        sidecar = json.loads(json_path.read_text())
-    except (OSError, ValueError) as exc:
-        return None, f"unreadable sidecar {json_path.name} ({exc})"
-    if not isinstance(sidecar, dict) or sidecar.get("key") != key:
-        return None, "the sidecar's key differs from the entry's spec digest"
+    sidecar, reason = read_keyed_sidecar(npz_path, json_path, key)
+    if sidecar is None:
+        return None, reason
     if sidecar.get("params") != to_jsonable(dict(params)):
         return None, "the sidecar's parameters differ from the requested ones"
     record = sidecar.get("arrays")
@@ -173,7 +166,7 @@ def _read_entry(npz_path: Path, json_path: Path, key: str,
 def _write_entry(npz_path: Path, json_path: Path, arrays: Mapping[str, np.ndarray],
                  sidecar: Dict[str, Any]) -> None:
     """The ``.npz`` atomically, then its sidecar (with the digest of the bytes now on disk) atomically."""
-    _atomic_write(npz_path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
+    atomic_write(npz_path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
     sidecar["file"] = {"name": npz_path.name, "bytes": npz_path.stat().st_size,
                        "sha256": file_digest(npz_path, "sha256")}
     atomic_write_json(json_path, sidecar)

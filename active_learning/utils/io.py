@@ -35,7 +35,8 @@ def _current_umask() -> int:
     return mask
 
 
-def _atomic_write(path: Path, write: "Any") -> None:
+def atomic_write(path: Path, write: "Any") -> None:
+    """Write ``path`` atomically: ``write(handle)`` into a temporary file of the same folder, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -76,7 +77,7 @@ def atomic_save_npy(path: "str | os.PathLike[str]", array: np.ndarray) -> str:
         The hex sha256 digest of the bytes written (the whole ``.npy`` file), for :func:`npy_record`.
     """
     digest = hashlib.sha256()
-    _atomic_write(
+    atomic_write(
         Path(path), lambda handle: np.save(_HashingWriter(handle, digest), np.asarray(array), allow_pickle=False)
     )
     return digest.hexdigest()
@@ -146,7 +147,7 @@ def verify_npy(
 
 def atomic_write_text(path: "str | os.PathLike[str]", text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
-    _atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+    atomic_write(Path(path), lambda handle: handle.write(text.encode("utf-8")))
 
 
 def atomic_write_json(path: "str | os.PathLike[str]", obj: Any) -> None:
@@ -265,3 +266,19 @@ def package_source_digest(commit: Optional[str] = None) -> Optional[str]:
         except (OSError, subprocess.SubprocessError, IndexError):
             _SOURCE_DIGESTS[commit] = None
     return _SOURCE_DIGESTS[commit]
+
+
+def read_keyed_sidecar(data_path: Path, json_path: Path, key: str) -> "tuple[Optional[Dict[str, Any]], str]":
+    """Open the JSON sidecar of a cache entry keyed by ``key``: ``(sidecar, "")``, or ``(None, reason)`` with
+    ``reason == "missing"`` when neither file exists (used by the feature cache and the strategies' disk cache)."""
+    if not json_path.is_file() and not data_path.is_file():
+        return None, "missing"
+    if not json_path.is_file():
+        return None, f"{json_path.name} is missing (interrupted before the sidecar was written)"
+    try:
+        sidecar = json.loads(json_path.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable sidecar {json_path.name} ({exc})"
+    if not isinstance(sidecar, dict) or sidecar.get("key") != key:
+        return None, "the sidecar's key differs from the entry's spec digest"
+    return sidecar, ""
