@@ -11,7 +11,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all cifar10h cifar10n-annotators cifar10n cifar100 clothing1m figures bench-wall-robot list clean-venv
+.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all cifar10h cifar10n-annotators cifar10n cifar100 clothing1m report figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -72,6 +72,9 @@ clothing1m: install  ## NAS on a 100,000-image Clothing1M subset (DINOv2 feature
 figures: install  ## redraw every figure from results/ and execute the notebooks in place
 	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi nas_sphere_clusters cifar10h cifar10n_annotators --results-dir $(RESULTS_DIR)
 	AL_RESULTS_DIR=$(if $(filter results,$(RESULTS_DIR)),../results,$(abspath $(RESULTS_DIR))) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb notebooks/real_annotators.ipynb
+
+report: install  ## one self-contained HTML page (+ Markdown) of every benchmark in $(RESULTS_DIR)/: figures, final-round tables, deviations, provenance
+	$(PYTHON) -m active_learning report --results-dir $(RESULTS_DIR)
 
 DATASET ?= cifar10
 ENCODER ?= efficientnet_lite0

@@ -133,6 +133,15 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    html_path, md_path = build_report(args.results_dir, args.out_dir, args.benchmarks)
+    print(f"report: {html_path}")
+    print(f"report: {md_path}")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from .datasets import DATASETS
     from .learners import LEARNERS
@@ -368,6 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("benchmark")
     summary.add_argument("--results-dir", default=None, help=f"default: {RESULTS_DIR}/")
     summary.set_defaults(func=_cmd_summary)
+
+    report = sub.add_parser(
+        "report", parents=[common],
+        help="one HTML page (and its Markdown twin) of every benchmark's figures, tables, deviations and provenance",
+    )
+    report.add_argument("--results-dir", default=RESULTS_DIR, help=f"results to report (default: {RESULTS_DIR}/)")
+    report.add_argument("--out-dir", default=None, help="where report.html and report.md go (default: <results-dir>/report/)")
+    report.add_argument("--benchmarks", nargs="+", default=None, help="only these benchmarks (default: every one with results)")
+    report.set_defaults(func=_cmd_report)
 
     lister = sub.add_parser("list", parents=[common], help="list registered benchmarks, methods, models, datasets, ...")
     lister.add_argument("family", nargs="?", default=None)

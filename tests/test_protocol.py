@@ -120,3 +120,31 @@ def test_reference_draw_on_a_small_dataset_orders_the_labeled_block_first(toy_da
 def test_reference_only_settings_and_unknown_draws_are_refused(toy_dataset, settings):
     with pytest.raises(ValueError, match="draw"):
         build_tabular_pool(toy_dataset, seed=3, **settings)
+
+
+def test_cifar10h_round0_matches_the_protocol_start_set(mirror):
+    """CIFAR-10H (spec §3.2) from the mirror: the paper's splits (5,000 pool / 5,000 test; 1,000 labeled / 4,000
+    unlabeled) and, from the counts alone, a start set of the paper's size and quality (1,447 annotations ± 1 %,
+    majority-vote accuracy 0.822 ± 0.01; labels per image 738 / 85 / 174 / 1 / 2)."""
+    from active_learning.multiannotator.consensus import majority_vote_labels
+    from active_learning.pools import DataAccess, build_pool
+
+    if not (mirror / "cifar10h" / "cifar10h-counts.npy").is_file():
+        pytest.skip("the data mirror has no CIFAR-10H counts")
+    pool = build_pool({"name": "cifar10h", "inputs": "pixels"}, {"pool": "cifar10h"}, DataAccess(mirror=str(mirror), download=False))
+    assert pool.X_pool.shape == (5000, 32, 32, 3) and pool.X_test.shape[0] == 5000
+    store = pool.initial_store()
+    labeled = store.labeled_examples()
+    assert labeled.size == 1000 and set(labeled) == set(range(1000))  # labeled block first
+    assert abs(store.n_annotations - 1447) <= 0.01 * 1447
+    assert dict(zip(*np.unique(store.counts[labeled], return_counts=True))) == {1: 738, 2: 85, 3: 174, 5: 1, 6: 2}
+    for tie_break in ("least_frequent", "most_frequent"):
+        votes = majority_vote_labels(store.wide(labeled), None, np.random.default_rng(0), tie_break=tie_break, n_classes=10)
+        assert abs(np.mean(votes == pool.y_pool[labeled]) - 0.822) <= 0.01
+    # the splits are the notebook's: train_test_split(test_size=0.5, random_state=123), then (0.8, 456)
+    from sklearn.model_selection import train_test_split
+
+    pool_rows, test_rows = train_test_split(np.arange(10000), test_size=0.5, random_state=123)
+    labeled_rows, _ = train_test_split(pool_rows, test_size=0.8, random_state=456)
+    assert np.array_equal(pool.info["test_rows"], test_rows) and np.array_equal(pool.info["pool_rows"][:1000], labeled_rows)
+    assert pool.info["initial"]["procedure"] == "tilted_multiset" and pool.info["annotators_simulated"]
