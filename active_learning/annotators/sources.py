@@ -88,6 +88,16 @@ def check_annotation_table(table: Any, n_examples: int, n_classes: int, what: st
     return frame.reset_index(drop=True)
 
 
+def restrict_to_rows(table: pd.DataFrame, rows: np.ndarray, n_total: int, column: str = "example") -> pd.DataFrame:
+    """The annotations of ``table`` whose ``column`` is one of ``rows`` (indices into ``0..n_total-1``), renumbered
+    to positions in ``rows`` (row ``rows[i]`` becomes ``i``): how a long table follows a subset or a reordering."""
+    position = np.full(int(n_total), -1, dtype=np.int64)
+    position[np.asarray(rows, dtype=np.int64)] = np.arange(len(rows))
+    mapped = position[table[column].to_numpy(dtype=np.int64)]
+    kept = table[mapped >= 0]
+    return kept.assign(**{column: mapped[mapped >= 0]}).reset_index(drop=True)
+
+
 class AnnotatorSource(ABC):
     """Where new labels come from (see the module docstring)."""
 

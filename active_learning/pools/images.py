@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from ..annotators.sources import restrict_to_rows
 from . import DataAccess, image_inputs, load_dataset, register_pool, split_dataset_config
 from .label_file import sparse_pool
 from .tabular import at_least, fraction
@@ -99,11 +100,7 @@ def cifar10h_pool(
     rng = np.random.default_rng(initial_seed)
     start_info: Dict[str, Any]
     if procedure == "hardest_annotators":
-        raw = images.annotations
-        position = np.full(len(images), -1, dtype=np.int64)
-        position[labeled_rows] = np.arange(labeled_rows.size)
-        raw = raw[position[raw["image"].to_numpy()] >= 0]
-        raw = raw.assign(image=position[raw["image"].to_numpy()])[["image", "annotator", "label"]]
+        raw = restrict_to_rows(images.annotations, labeled_rows, len(images), column="image")[["image", "annotator", "label"]]
         start = hardest_annotators_start(raw, truth[labeled_rows], rng, n_worst=n_worst, drop_prob=drop_prob)
         start_info = {"procedure": procedure, "n_annotations": int(len(start))}
     else:
@@ -159,12 +156,8 @@ def cifar10n_annotators_pool(
         raise ValueError(f"pool_size={pool_size} is larger than the {len(train)} train images; lower data.pool_size")
     rng = np.random.default_rng(pool_seed)
     pool_rows = np.sort(rng.choice(len(train), size=pool_size, replace=False))
-    position = np.full(len(train), -1, dtype=np.int64)
-    position[pool_rows] = np.arange(pool_size)
-    table = train.annotations
-    table = table[position[table["image"].to_numpy()] >= 0]
-    table = pd.DataFrame({"example": position[table["image"].to_numpy()], "annotator": table["annotator"].to_numpy(),
-                          "label": table["label"].to_numpy()})
+    table = restrict_to_rows(train.annotations, pool_rows, len(train), column="image")
+    table = table.rename(columns={"image": "example"})[["example", "annotator", "label"]]
     X_train = image_inputs(train, input_options, access)
     X_test = image_inputs(test, input_options, access)
     return sparse_pool(

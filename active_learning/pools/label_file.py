@@ -197,13 +197,10 @@ def label_file_pool(
                                                 random_state=split_seed, stratify=y)
         pool_rows, test_rows = np.sort(pool_rows), np.sort(test_rows)
         X_test, y_test = X[test_rows], y[test_rows]
-    position = np.full(X.shape[0], -1, dtype=np.int64)
-    position[pool_rows] = np.arange(pool_rows.size)
-    from ..annotators.sources import check_annotation_table
+    from ..annotators.sources import check_annotation_table, restrict_to_rows
 
     table = check_annotation_table(frame, X.shape[0], K, f"label file {labels}")
-    table = table[position[table["example"].to_numpy()] >= 0]
-    table = table.assign(example=position[table["example"].to_numpy()])
+    table = restrict_to_rows(table, pool_rows, X.shape[0])
     return sparse_pool(
         X[pool_rows], y[pool_rows], X_test, np.asarray(y_test, dtype=np.int64), table, K,
         n_initial=n_initial, initial_labels_per_example=initial_labels_per_example,
