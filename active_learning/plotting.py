@@ -22,6 +22,7 @@ DISPLAY_NAMES = {
     "uncertainty": "Uncertainty",
     "disagreement": "Disagreement (ensemble)",
     "active_label_cleaning": "Active Label Cleaning",
+    "activelab_per_round": "ActiveLab, one annotator column per round",
     "multiannotator": "Multi-annotator (ActiveLab)",
     "multiannotator_cleanlab": "Multi-annotator (ActiveLab), cleanlab 2.9 calibration",
     "multiannotator_rowwise": "Multi-annotator (ActiveLab), row-wise calibration",
@@ -84,6 +85,23 @@ def method_style(registered: str, calibration: str = "") -> Dict[str, Any]:
     if colour is None:
         colour = sns.color_palette("tab20", 20)[sum(map(ord, registered)) % 20]
     return {"color": colour, "linestyle": linestyle, "lw": 2.2 if meta.get("emphasis") else 1.4}
+
+
+#: Line styles given, in order, to curves whose colour and style would otherwise be identical.
+SPARE_LINESTYLES = ("-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 3)), (0, (1, 3)))
+
+
+def _separate_identical_styles(styles: Dict[str, Dict[str, Any]]) -> None:
+    """Two methods of one figure with the same registered method and calibration (e.g. ActiveLab with real annotator
+    columns and with one column per round) would draw identical lines: the later ones get a spare line style."""
+    seen: Dict[Any, int] = {}
+    for method in styles:
+        key = (str(styles[method]["color"]), str(styles[method]["linestyle"]))
+        if key in seen:
+            styles[method] = {**styles[method], "linestyle": SPARE_LINESTYLES[seen[key] % len(SPARE_LINESTYLES)]}
+            seen[key] += 1
+        else:
+            seen[key] = 0
 
 
 MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
@@ -250,6 +268,7 @@ def plot_benchmark(
         registered = rows["registered"].iloc[0] if "registered" in rows else method
         calibration = rows["calibration"].iloc[0] if "calibration" in rows else ""
         styles[method] = method_style(str(registered), str(calibration or ""))
+    _separate_identical_styles(styles)
     # many panels (e.g. five noise levels) wrap into rows of at most three
     per_row = min(len(column_values), 3)
     rows_per_metric = int(np.ceil(len(column_values) / per_row))
