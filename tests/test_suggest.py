@@ -124,3 +124,29 @@ def test_parse_indices_specs(tmp_path: Path):
         parse_indices("a:b")
     with pytest.raises(ConfigError):
         parse_indices(str(tmp_path / "missing.npy"))
+
+
+def test_an_image_model_runs_under_the_multiannotator_loop():
+    """One learner family: a CNN on pixels (``dataset.inputs: pixels``) trains in ActiveLab's cross-validation."""
+    import torch
+
+    from image_helpers import random_images
+
+    from active_learning.loops.multiannotator import MultiAnnotatorLoopConfig, run_multiannotator_loop
+    from active_learning.pools.label_file import sparse_pool
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    n, n_test = 40, 12
+    truth = np.arange(n) % 2
+    images = random_images(n + n_test, seed=3)
+    table = pd.DataFrame([(i, a, int(truth[i] if rng.random() < 0.8 else 1 - truth[i])) for i in range(n) for a in range(3)],
+                         columns=["example", "annotator", "label"])
+    pool = sparse_pool(images[:n], truth, images[n:], np.arange(n_test) % 2, table, 2, n_initial=16,
+                       initial_labels_per_example=1, rng=rng)
+    config = MultiAnnotatorLoopConfig(rounds=2, batch_size=4, n_folds=2, annotator_columns="true_identity")
+    params = {"resnet18_cifar": {"epochs": 1, "batch_size": 8, "device": "cpu", "eval_batch_size": 64}}
+    result = run_multiannotator_loop(pool, "activelab", ["resnet18_cifar"], config, seed=0, model_params=params)
+    assert result["n_annotations"].tolist() == [16.0, 20.0]
+    assert len(result.chosen) == 1 and result.chosen[0].size == 4
+    assert 0.0 <= result["model_accuracy"][-1] <= 1.0

@@ -13,10 +13,13 @@ from ._base import (
     GreedyCoverageStrategy,
     QueryStrategy,
     get_strategy,
+    greedy_picks,
     list_strategies,
     register_strategy,
+    tiebreak_priority,
+    unlabeled_mask,
 )
-from ._graph import SparseGraph, build_delta_graph, build_ivf_graph
+from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_block_size
 from . import random_sampling, uncertainty  # noqa: F401  (registration on import)
 from .coreset import Coreset
 from .maxherding import MaxHerding
@@ -43,8 +46,12 @@ __all__ = [
     "build_delta_graph",
     "build_ivf_graph",
     "choose_delta_by_purity",
+    "default_block_size",
     "get_strategy",
+    "greedy_picks",
     "list_strategies",
     "register_strategy",
     "split_budget",
+    "tiebreak_priority",
+    "unlabeled_mask",
 ]

@@ -29,8 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from active_learning.noise_filters import get_filter  # noqa: E402
 from active_learning.oracle import NoisyOracle  # noqa: E402
 from active_learning.strategies import NAS, MaxHerding, ProbCover  # noqa: E402
-from active_learning.strategies._base import greedy_picks, unlabeled_mask  # noqa: E402
-from active_learning.strategies._graph import build_delta_graph, build_ivf_graph, default_block_size  # noqa: E402
+from active_learning.strategies import (  # noqa: E402
+    build_delta_graph,
+    build_ivf_graph,
+    default_block_size,
+    greedy_picks,
+    tiebreak_priority,
+    unlabeled_mask,
+)
 
 
 def peak_mb() -> float:
@@ -118,7 +124,6 @@ def main() -> None:
 
     def probcover_picks():
         from active_learning.strategies.probcover import GraphCoverModel
-        from active_learning.strategies._base import tiebreak_priority
 
         model = GraphCoverModel(g, tiebreak_priority(args.n, np.random.default_rng(1)))
         state = model.init_state(np.zeros(0, np.int64))
@@ -166,7 +171,6 @@ def main() -> None:
         print(f"[ivf graph] {t_g2:.2f} s = {t_g2 / floor_est:.3f}x extrapolated floor; {g2.n_edges} edges "
               f"({g2.n_edges / n2:.0f}/node), recall {found / exact:.4f} on 300 rows, {g2.nbytes() / 2**20:.0f} MB")
         from active_learning.strategies.probcover import GraphCoverModel
-        from active_learning.strategies._base import tiebreak_priority
 
         def pc2():
             model = GraphCoverModel(g2, tiebreak_priority(n2, np.random.default_rng(1)))
