@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -500,3 +500,41 @@ def calibration_markdown(
                         cells.append(f"{row['mean'].iloc[0]:.3f}{spread} (n={int(row['count'].iloc[0])})")
                 lines.append(f"| {variant or '-'} | {model} | {family} | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]], metric: str = "accuracy",
+                               x_labels: Optional[Sequence[str]] = None) -> str:
+    """A Markdown table of ``method − base`` per variant and round, paired by seed: mean ± std over the seeds both
+    ran, **bold** where the mean difference exceeds its standard error twice (the NAS paper's question: does the
+    noise-aware version beat its base at each budget?).
+
+    Parameters
+    ----------
+    df : long results table (:func:`load_results`)
+    pairs : sequence of (method, base) result-folder names, e.g. ``[("npc", "probcover")]``
+    metric : str
+    x_labels : column labels of the rounds (e.g. ``["1", "2", ...]`` samples per class)
+    """
+    rows = df[df.metric == metric]
+    rounds = sorted(rows["round"].unique())
+    labels = list(x_labels) if x_labels is not None else [str(r) for r in rounds]
+    header = "| variant | method − base | " + " | ".join(labels[: len(rounds)]) + " | seeds |"
+    lines = [header, "|" + " --- |" * (len(rounds) + 3)]
+    for variant in sorted(rows["variant"].unique()):
+        part = rows[rows.variant == variant]
+        for method, base in pairs:
+            wide = part[part.method.isin([method, base])].pivot_table(index=["seed", "round"], columns="method", values="value")
+            if method not in wide or base not in wide:
+                continue
+            diff = (wide[method] - wide[base]).dropna().unstack("round")
+            cells = []
+            for r in rounds:
+                values = diff[r].dropna().to_numpy() if r in diff else np.zeros(0)
+                if values.size == 0:
+                    cells.append("")
+                    continue
+                mean, std = float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+                text = f"{mean:+.3f} ± {std:.3f}"
+                cells.append(f"**{text}**" if values.size > 1 and abs(mean) > 2 * std / np.sqrt(values.size) else text)
+            lines.append(f"| {variant} | {method} − {base} | " + " | ".join(cells) + f" | {len(diff)} |")
+    return "\n".join(lines)

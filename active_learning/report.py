@@ -899,3 +899,16 @@ def build_report(
         encoding="utf-8",
     )
     return html_path, md_path
+
+
+def replace_marked_blocks(path: "str | Path", blocks: Mapping[str, str]) -> None:
+    """Replace the text between ``<!-- table:NAME -->`` and ``<!-- /table:NAME -->`` in ``path`` by ``blocks[NAME]``
+    (how the README and ``results/README.md`` tables are written from ``results/``, never typed by hand)."""
+    import re
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    for name, block in blocks.items():
+        pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n)(?:.*?\n)?(<!-- /table:{re.escape(name)} -->)", re.S)
+        text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+    path.write_text(text, encoding="utf-8")

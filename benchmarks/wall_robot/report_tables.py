@@ -17,11 +17,11 @@ Prints (or, with ``--write``, replaces between ``<!-- table:NAME -->`` and ``<!-
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 from typing import Dict
 
 from active_learning.plotting import calibration_markdown, efficiency_markdown, load_results, summarize, summary_markdown
+from active_learning.report import replace_marked_blocks
 
 #: Final-round means of the original benchmark's stored runs (5 runs each): test accuracy, consensus accuracy.
 PAPER = {
@@ -86,14 +86,6 @@ def tables(results_dir: Path) -> Dict[str, str]:
     return out
 
 
-def write(path: Path, blocks: Dict[str, str]) -> None:
-    text = path.read_text(encoding="utf-8")
-    for name, block in blocks.items():
-        pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n)(?:.*?\n)?(<!-- /table:{re.escape(name)} -->)", re.S)
-        text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
@@ -101,8 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     blocks = tables(args.results_dir)
     if args.write:
-        write(ROOT / "README.md", blocks)
-        write(args.results_dir / "README.md", blocks)
+        replace_marked_blocks(ROOT / "README.md", blocks)
+        replace_marked_blocks(args.results_dir / "README.md", blocks)
     else:
         for name, block in blocks.items():
             print(f"<!-- table:{name} -->\n{block}\n<!-- /table:{name} -->\n")
