@@ -314,13 +314,16 @@ def plot_benchmark(
     # legend columns that fit the figure's width (about 3.2 inches per entry at this font size)
     ncol = max(1, min(len(handles), int(fig.get_size_inches()[0] // 3.2)))
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    height = fig.get_size_inches()[1]
+    top = 1.0
     if title:
         import textwrap
 
-        fig.suptitle(textwrap.fill(title, max(40, int(fig.get_size_inches()[0] * 10))), fontsize=11)
+        wrapped = textwrap.fill(title, max(40, int(fig.get_size_inches()[0] * 10)))
+        fig.suptitle(wrapped, fontsize=11, y=1.0 - 0.08 / height, va="top")  # 0.08 in below the top edge
+        top = 1.0 - (0.2 * (wrapped.count("\n") + 1) + 0.15) / height  # the panels start below the title
     legend_rows = int(np.ceil(len(handles) / ncol))
-    height = fig.get_size_inches()[1]
-    fig.tight_layout(rect=(0, min(0.5, (0.22 * legend_rows + 0.15) / height), 1, 1))
+    fig.tight_layout(rect=(0, min(0.5, (0.22 * legend_rows + 0.15) / height), 1, top))
     return fig
 
 
