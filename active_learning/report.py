@@ -912,3 +912,22 @@ def replace_marked_blocks(path: "str | Path", blocks: Mapping[str, str]) -> None
         pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n)(?:.*?\n)?(<!-- /table:{re.escape(name)} -->)", re.S)
         text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
     path.write_text(text, encoding="utf-8")
+
+
+def tables_main(doc: str, tables: Any, root: "str | Path") -> None:
+    """The command line of a ``report_tables.py`` script: print the marked tables that ``tables(results_dir)``
+    returns, or with ``--write`` put them into ``<root>/README.md`` and ``<results_dir>/README.md``."""
+    import argparse
+
+    root = Path(root)
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results-dir", type=Path, default=root / "results")
+    parser.add_argument("--write", action="store_true", help="replace the marked tables in README.md and results/README.md")
+    args = parser.parse_args()
+    blocks = tables(args.results_dir)
+    if args.write:
+        replace_marked_blocks(root / "README.md", blocks)
+        replace_marked_blocks(args.results_dir / "README.md", blocks)
+    else:
+        for name, block in blocks.items():
+            print(f"<!-- table:{name} -->\n{block}\n<!-- /table:{name} -->\n")

@@ -16,12 +16,11 @@ Prints (or, with ``--write``, replaces between ``<!-- table:NAME -->`` and ``<!-
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Dict
 
 from active_learning.plotting import calibration_markdown, efficiency_markdown, load_results, summarize, summary_markdown
-from active_learning.report import replace_marked_blocks
+from active_learning.report import tables_main
 
 #: Final-round means of the original benchmark's stored runs (5 runs each): test accuracy, consensus accuracy.
 PAPER = {
@@ -87,17 +86,7 @@ def tables(results_dir: Path) -> Dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
-    parser.add_argument("--write", action="store_true", help="replace the marked tables in README.md and results/README.md")
-    args = parser.parse_args()
-    blocks = tables(args.results_dir)
-    if args.write:
-        replace_marked_blocks(ROOT / "README.md", blocks)
-        replace_marked_blocks(args.results_dir / "README.md", blocks)
-    else:
-        for name, block in blocks.items():
-            print(f"<!-- table:{name} -->\n{block}\n<!-- /table:{name} -->\n")
+    tables_main(__doc__, tables, ROOT)
 
 
 if __name__ == "__main__":
