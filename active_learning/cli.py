@@ -197,19 +197,12 @@ def _optional_families() -> dict:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from .multiannotator import suggest_next_batch
-    from .pools.label_file import read_label_file
+    from .pools.label_file import read_label_file, read_npy
 
     labels = read_label_file(args.labels)
-    if not args.features.endswith(".npy"):
-        raise ConfigError(f"--features {args.features}: expected an .npy file")
-    from pathlib import Path
-
-    if not Path(args.features).is_file():
-        raise ConfigError(f"--features: file {args.features} not found")
-    features = np.load(args.features, allow_pickle=False)
+    features = read_npy(args.features, "features", "--features")
     out = suggest_next_batch(
         labels, features, batch_size=args.batch_size, method=args.method, models=args.models,
         max_labels_per_example=args.max_labels_per_example, n_folds=args.n_folds, seed=args.seed,

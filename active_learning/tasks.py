@@ -477,7 +477,7 @@ class NoisySingleAnnotatorTask(Task):
             raise ConfigError(f"{where}: cannot build the features with {dict(resolved['dataset'])}: {exc}") from None
 
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
-        from .pools.features import make_budgets, make_oracle
+        from .pools.features import oracle_and_budgets
 
         cache: Dict[str, Any] = {}
         checked = set()
@@ -495,9 +495,8 @@ class NoisySingleAnnotatorTask(Task):
             where = f"{resolved['benchmark']}: data{_context(job)}"
             try:
                 settings = resolved["data"]
-                oracle = make_oracle(pool, settings.get("noise"), resolved["seed"])
-                rate = float((settings.get("noise") or {}).get("rate", oracle.noise_rate()))
-                make_budgets(settings.get("budget"), pool.n_classes, rate).check_pool(pool.X.shape[0])
+                _, budgets = oracle_and_budgets(pool, settings, resolved["seed"])
+                budgets.check_pool(pool.X.shape[0])
             except ConfigError:
                 raise
             except (TypeError, ValueError) as exc:

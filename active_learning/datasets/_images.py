@@ -273,10 +273,9 @@ class ImageDataset:
         base = self.subset_indices if self.subset_indices is not None else np.arange(len(self))
         annotations = self.annotations
         if annotations is not None and "image" in getattr(annotations, "columns", ()):
-            position_of = np.full(len(self), -1, dtype=np.int64)
-            position_of[positions] = np.arange(positions.size)
-            kept = annotations[position_of[annotations["image"].to_numpy()] >= 0]
-            annotations = kept.assign(image=position_of[kept["image"].to_numpy()]).reset_index(drop=True)
+            from ..annotators.sources import restrict_to_rows
+
+            annotations = restrict_to_rows(annotations, positions, len(self), column="image")
         return ImageDataset(
             name=self.name, labels=self.labels[positions], images=SubsetImages(self.images, positions),
             class_names=list(self.class_names), split=self.split, source=dict(self.source),

@@ -24,7 +24,7 @@ from torch import nn
 from ..utils.devices import learner_device
 from ._base import Learner, register_learner
 from ._training import train_sgd
-from .resnet import random_crop_flip, to_image_tensor
+from .resnet import random_crop_flip, softmax_in_batches, to_image_tensor
 
 
 class _FineTuneNet(nn.Module):
@@ -111,9 +111,4 @@ class EfficientNetLite0FineTune(Learner):
             raise ValueError("call fit() before predict_proba()")
         encoder = self._get_encoder()
         images = to_image_tensor(inputs, encoder.mean, encoder.std)
-        device = self._device()
-        out = []
-        with torch.no_grad():
-            for start in range(0, images.shape[0], self.eval_batch_size):
-                out.append(torch.softmax(self._model(images[start:start + self.eval_batch_size].to(device)), 1).cpu())
-        return torch.cat(out).numpy().astype(np.float64)
+        return softmax_in_batches(self._model, images, self.eval_batch_size, self._device())

@@ -121,6 +121,15 @@ def to_image_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[flo
     return (t - m) / s
 
 
+def softmax_in_batches(model: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> np.ndarray:
+    """Class probabilities of a trained network on ``images``, ``batch_size`` at a time on ``device`` (float64)."""
+    out = []
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            out.append(torch.softmax(model(images[start:start + batch_size].to(device)), 1).cpu())
+    return torch.cat(out).numpy().astype(np.float64)
+
+
 @register_learner("resnet18_cifar", family="torch", inputs="images")
 class ResNet18Cifar(Learner):
     """CIFAR ResNet-18 from scratch on images (GPU when available).
@@ -183,12 +192,7 @@ class ResNet18Cifar(Learner):
         if self._model is None:
             raise ValueError("call fit() before predict_proba()")
         images = to_image_tensor(inputs, self.mean, self.std)
-        dev = self._model_device()
-        out = []
-        with torch.no_grad():
-            for r0 in range(0, images.shape[0], self.eval_batch_size):
-                out.append(torch.softmax(self._model(images[r0 : r0 + self.eval_batch_size].to(dev)), 1).cpu())
-        return torch.cat(out).numpy().astype(np.float64)
+        return softmax_in_batches(self._model, images, self.eval_batch_size, self._model_device())
 
     def predict_mc_proba(self, inputs, n_samples: int = 25, seed: int = 0) -> np.ndarray:
         """MC-dropout probabilities, shape (n_samples, n, C) (dropout active, BN in eval mode; for BALD)."""

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 
-from ..models import MODELS
+from ..models import MODELS, make_model
 from ._base import LEARNERS, Learner, get_learner
 
 
@@ -106,7 +106,7 @@ def make_estimator(name: str, random_state: int, **params: Any) -> Any:
     scikit-learn models (bit-identical to :func:`active_learning.models.make_model`), a :class:`LearnerClassifier`
     for every other learner."""
     if name in MODELS:
-        return MODELS.get(name)(random_state=random_state, **params)
+        return make_model(name, random_state, **params)
     LEARNERS.get(name)  # an unknown name fails here with the list of learners
     return LearnerClassifier(name, dict(params), random_state)
 

@@ -372,15 +372,15 @@ def run_multiannotator_loop(
         previous_probs = latest
         if round_index + 1 < config.rounds:
             chosen_per_round.append(chosen)  # one entry per round that collects labels (empty when none selectable)
-        if round_index + 1 < config.rounds and chosen.size:
-            new_labels, annotators = source.draw(chosen, revealed, label_rng)
-            if config.annotator_columns == "per_round":
-                columns = np.full(chosen.size, column_offset + round_index, dtype=np.int64)
-            else:
-                columns = annotators
-            store.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
-            if revealed is not store:
-                revealed.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
+            if chosen.size:
+                new_labels, annotators = source.draw(chosen, revealed, label_rng)
+                if config.annotator_columns == "per_round":
+                    columns = np.full(chosen.size, column_offset + round_index, dtype=np.int64)
+                else:
+                    columns = annotators
+                store.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
+                if revealed is not store:
+                    revealed.add(chosen, columns, new_labels, round_index + 1, annotators=annotators)
         if on_round is not None:
             on_round(round_index)
     result = LoopResult({name: np.asarray(values, dtype=float) for name, values in history.items()})

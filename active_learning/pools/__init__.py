@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -54,13 +55,7 @@ class DataAccess:
     @property
     def feature_root(self) -> Optional[str]:
         """The feature cache folder (``<root>/features``; default: the data root's)."""
-        return None if self.root is None else str(_path(self.root) / "features")
-
-
-def _path(value: Any) -> Any:
-    from pathlib import Path
-
-    return Path(value)
+        return None if self.root is None else str(Path(self.root) / "features")
 
 
 def register_pool(name: str, **metadata: Any) -> Callable[[PoolBuilder], PoolBuilder]:

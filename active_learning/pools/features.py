@@ -12,7 +12,7 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -166,10 +166,17 @@ def make_budgets(budget: Optional[Mapping[str, Any]], n_classes: int, noise_rate
     return BUDGETS.get(kind)(settings, n_classes, noise_rate)
 
 
+def oracle_and_budgets(pool: FeaturePool, data: Mapping[str, Any], run_seed: int) -> Tuple[Any, Any]:
+    """The noisy oracle of ``data.noise`` and the budget schedule of ``data.budget`` for ``pool`` (the budget
+    formula's noise rate: ``noise.rate``, else the oracle's own rate)."""
+    oracle = make_oracle(pool, data.get("noise"), run_seed)
+    noise_rate = float((data.get("noise") or {}).get("rate", oracle.noise_rate()))
+    return oracle, make_budgets(data.get("budget"), pool.n_classes, noise_rate)
+
+
 def build_feature_pool(dataset: Mapping[str, Any], data: Mapping[str, Any], access: DataAccess, run_seed: int) -> Dict[str, Any]:
     """Everything :func:`~active_learning.loops.noisy_single_annotator.run_noisy_loop` needs from the data:
     ``{"pool": FeaturePool, "oracle": NoisyOracle, "budgets": BudgetSchedule}``."""
     pool = feature_arrays(dataset, data, access)
-    oracle = make_oracle(pool, data.get("noise"), run_seed)
-    noise_rate = float((data.get("noise") or {}).get("rate", oracle.noise_rate()))
-    return {"pool": pool, "oracle": oracle, "budgets": make_budgets(data.get("budget"), pool.n_classes, noise_rate)}
+    oracle, budgets = oracle_and_budgets(pool, data, run_seed)
+    return {"pool": pool, "oracle": oracle, "budgets": budgets}

@@ -65,10 +65,11 @@ def read_label_file(path: "str | Path") -> pd.DataFrame:
     return frame
 
 
-def _read_array(path: Any, what: str, key: str) -> np.ndarray:
+def read_npy(path: Any, what: str, where: str) -> np.ndarray:
+    """A plain ``.npy`` array (no pickles) named by the setting ``where``, with one-line errors."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what} file {path} not found (paths are relative to {Path.cwd()}); check data.{key}")
+        raise FileNotFoundError(f"{what} file {path} not found (paths are relative to {Path.cwd()}); check {where}")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -167,8 +168,8 @@ def label_file_pool(
     from sklearn.model_selection import train_test_split
 
     frame = read_label_file(labels)
-    X = _read_array(features, "features", "features")
-    y = _read_array(true_labels, "true labels", "true_labels")
+    X = read_npy(features, "features", "data.features")
+    y = read_npy(true_labels, "true labels", "data.true_labels")
     if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
         raise ValueError(f"features {features}: expected a numeric (n_examples, d) array, got shape {X.shape}, dtype {X.dtype}")
     if not np.isfinite(X).all():
@@ -185,8 +186,8 @@ def label_file_pool(
     if test_features is not None or test_labels is not None:
         if test_features is None or test_labels is None:
             raise ValueError("data.test_features and data.test_labels go together; give both or neither")
-        X_test = _read_array(test_features, "test features", "test_features")
-        y_test = _read_array(test_labels, "test labels", "test_labels")
+        X_test = read_npy(test_features, "test features", "data.test_features")
+        y_test = read_npy(test_labels, "test labels", "data.test_labels")
         if X_test.ndim != 2 or X_test.shape[1] != X.shape[1] or y_test.shape != (X_test.shape[0],):
             raise ValueError(f"test set: features {X_test.shape} and labels {y_test.shape} do not match the pool's "
                              f"{X.shape[1]} feature columns")
