@@ -35,6 +35,7 @@ DISPLAY_NAMES = {
     "coreset": "Coreset",
     "coreset_nas": "Coreset + NAS",
     "typiclust": "TypiClust",
+    "margin": "Margin",
 }
 METRIC_LABELS = {
     "consensus_accuracy": "Consensus label accuracy",
@@ -102,6 +103,20 @@ def _separate_identical_styles(styles: Dict[str, Dict[str, Any]]) -> None:
             seen[key] += 1
         else:
             seen[key] = 0
+
+
+def _method_styles(df: pd.DataFrame, methods: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+    """:func:`method_style` of each result name in ``methods``, from the registered method and calibration the
+    results record (columns ``registered`` / ``calibration`` of :func:`load_results`; the name itself without them),
+    identical styles separated."""
+    styles = {}
+    for method in methods:
+        rows = df[df.method == method]
+        registered = rows["registered"].iloc[0] if "registered" in rows and len(rows) else method
+        calibration = rows["calibration"].iloc[0] if "calibration" in rows and len(rows) else ""
+        styles[method] = method_style(str(registered), str(calibration or ""))
+    _separate_identical_styles(styles)
+    return styles
 
 
 MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
@@ -262,13 +277,7 @@ def plot_benchmark(
 
     column_values = sorted(df[columns].unique())
     methods = sorted(df.method.unique(), key=lambda m: (not m.startswith(("activelab", "multi", "npc", "maxherding_nas")), m))
-    styles = {}
-    for method in methods:
-        rows = df[df.method == method]
-        registered = rows["registered"].iloc[0] if "registered" in rows else method
-        calibration = rows["calibration"].iloc[0] if "calibration" in rows else ""
-        styles[method] = method_style(str(registered), str(calibration or ""))
-    _separate_identical_styles(styles)
+    styles = _method_styles(df, methods)
     # many panels (e.g. five noise levels) wrap into rows of at most three
     per_row = min(len(column_values), 3)
     rows_per_metric = int(np.ceil(len(column_values) / per_row))
@@ -505,11 +514,143 @@ def calibration_markdown(
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# NAS figures: Shafir, Hacohen, Weinshall 2025, "Active Learning with a Noisy Annotator", arXiv:2504.04506
+
+
+#: The noise-aware strategies of the NAS paper and the base strategy each one is compared with (result-folder names
+#: of the NAS benchmarks): NPC and weighted NPC against ProbCover, MaxHerding+NAS against MaxHerding, Coreset+NAS
+#: against Coreset.
+NAS_PAIRS: Tuple[Tuple[str, str], ...] = (
+    ("npc", "probcover"), ("weighted_npc", "probcover"), ("maxherding_nas", "maxherding"), ("coreset_nas", "coreset"),
+)
+
+#: The parts of a NAS benchmark variant's name, ``<noise>_<filter>_<training>`` (``benchmarks/cifar10n``,
+#: ``cifar100``); a name with fewer parts (Clothing1M's ``<filter>_<training>``) leaves the first ones empty.
+VARIANT_FACTORS: Tuple[str, ...] = ("noise", "filter", "training")
+
+#: Order of the values of each factor in the figures' rows, columns and legends; other values follow by name.
+FACTOR_ORDER: Dict[str, Tuple[str, ...]] = {
+    "noise": ("sym0.2", "sym0.5", "asym0.4", "aggre", "random1", "worse", "cifar100n"),
+    "filter": ("ideal", "cv", "aum"),
+    "training": ("clean", "all"),
+    # each base strategy followed by its noise-aware versions, then the other baselines
+    "method": ("probcover", "npc", "weighted_npc", "maxherding", "maxherding_nas", "coreset", "coreset_nas",
+               "typiclust", "margin", "random"),
+}
+
+#: Readable names of the factor values (row labels, column titles).
+FACTOR_LABELS: Dict[str, Dict[str, str]] = {
+    "noise": {
+        "sym0.2": "Symmetric 20 %", "sym0.5": "Symmetric 50 %", "asym0.4": "Asymmetric 40 %",
+        "aggre": "CIFAR-10N aggre", "random1": "CIFAR-10N random1", "worse": "CIFAR-10N worse",
+        "cifar100n": "CIFAR-100N",
+    },
+    "filter": {"ideal": "Ideal filter (ground truth)", "cv": "CrossValidation filter", "aum": "LowBudgetAUM filter"},
+    "training": {"clean": "trained on the predicted-clean points", "all": "trained on every labeled point"},
+}
+
+#: The spread drawn around a mean over seeds: ``"ci95"`` a 95 % Student-t confidence interval of the mean,
+#: ``"std"`` ± 1 sample standard deviation (ddof = 1, as the Markdown tables' ±).
+INTERVALS: Dict[str, str] = {"ci95": "mean ± 95 % CI over seeds", "std": "mean ± 1 std over seeds"}
+
+METRIC_LABELS.update({
+    "filter_precision": "Noise filter precision (clean class)",
+    "filter_recall": "Noise filter recall (clean class)",
+    "true_noise_ratio": "True noise ratio",
+})
+
+
+def split_variant(variant: str, factors: Sequence[str] = VARIANT_FACTORS) -> Dict[str, str]:
+    """The parts of a variant name, e.g. ``"sym0.2_cv_clean"`` -> ``{"noise": "sym0.2", "filter": "cv",
+    "training": "clean"}``.
+
+    The name splits at ``_`` from the right, so the first part may itself hold underscores; a name with fewer parts
+    than ``factors`` leaves the first factors ``""`` (``"cv_all"`` -> noise ``""``).
+    """
+    parts = str(variant).split("_")
+    n = len(factors)
+    if len(parts) > n:
+        parts = ["_".join(parts[: len(parts) - n + 1])] + parts[len(parts) - n + 1:]
+    parts = [""] * (n - len(parts)) + parts
+    return dict(zip(factors, parts))
+
+
+def variant_factors(df: pd.DataFrame, factors: Sequence[str] = VARIANT_FACTORS) -> pd.DataFrame:
+    """A copy of a long results table (:func:`load_results`) with one column per part of the variant name
+    (:func:`split_variant`): by default ``noise``, ``filter`` and ``training`` of the NAS benchmarks of Shafir,
+    Hacohen, Weinshall 2025 (arXiv:2504.04506), so figures and selections can use them, e.g.
+    ``df[variant_factors(df).training == "clean"]``."""
+    out = df.copy()
+    parsed = {variant: split_variant(variant, factors) for variant in out["variant"].unique()}
+    for factor in factors:
+        out[factor] = out["variant"].map(lambda variant, f=factor: parsed[variant][f]) if len(out) else ""
+    return out
+
+
+def ordered(values: Any, factor: str) -> List[str]:
+    """The distinct ``values`` of ``factor`` (``noise``, ``filter``, ``training``, ``method``) in the figures' order
+    (:data:`FACTOR_ORDER`), unknown values last, by name."""
+    order = FACTOR_ORDER.get(factor, ())
+    return sorted({str(v) for v in values}, key=lambda v: (order.index(v) if v in order else len(order), v))
+
+
+def factor_label(factor: str, value: str) -> str:
+    """Readable name of a factor value: a strategy's display name, a model's, or :data:`FACTOR_LABELS`."""
+    if factor == "method":
+        return DISPLAY_NAMES.get(value, value)
+    if factor == "model":
+        return MODEL_LABELS.get(value, value)
+    return FACTOR_LABELS.get(factor, {}).get(value, value or "-")
+
+
+def paired_differences(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]] = NAS_PAIRS, metric: str = "accuracy") -> pd.DataFrame:
+    """``method − base`` of ``metric`` per variant, model, seed and round, over the seeds and rounds both ran.
+
+    The comparison of Shafir, Hacohen, Weinshall 2025 (arXiv:2504.04506): does the noise-aware version of a
+    strategy beat its base at each budget? Pairing by seed removes what the two runs of one seed share (the noisy
+    labels, the initial state), so the spread of the differences is the spread of the effect. Pairs of which either
+    side has no results are left out.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long results table (:func:`load_results`).
+    pairs : sequence of (method, base)
+        Result-folder names, e.g. ``[("npc", "probcover"), ("coreset_nas", "coreset")]``.
+    metric : str
+        The per-round metric to compare.
+
+    Returns
+    -------
+    DataFrame with columns ``variant, model, method, base, seed, round, value`` (``value`` = method − base), sorted
+    by variant, model, then the order of ``pairs``.
+    """
+    columns = ["variant", "model", "method", "base", "seed", "round", "value"]
+    rows = df[df.metric == metric]
+    frames: List[pd.DataFrame] = []
+    for (variant, model), part in rows.groupby(["variant", "model"], sort=True):
+        for method, base in pairs:
+            wide = part[part.method.isin([method, base])].pivot_table(index=["seed", "round"], columns="method", values="value")
+            if method == base or method not in wide or base not in wide:
+                continue
+            diff = (wide[method] - wide[base]).dropna()
+            if diff.empty:
+                continue
+            frame = diff.rename("value").reset_index()
+            frame["variant"], frame["model"], frame["method"], frame["base"] = variant, model, method, base
+            frames.append(frame[columns])
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "value" else object) for c in columns})
+    return pd.concat(frames, ignore_index=True)
+
+
 def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]], metric: str = "accuracy",
                                x_labels: Optional[Sequence[str]] = None) -> str:
-    """A Markdown table of ``method − base`` per variant and round, paired by seed: mean ± std over the seeds both
-    ran, **bold** where the mean difference exceeds its standard error twice (the NAS paper's question: does the
-    noise-aware version beat its base at each budget?).
+    """A Markdown table of ``method − base`` per variant and round, paired by seed (:func:`paired_differences`):
+    mean ± std over the seeds both ran, **bold** where the mean difference exceeds its standard error twice (the
+    question of Shafir, Hacohen, Weinshall 2025, arXiv:2504.04506: does the noise-aware version beat its base at
+    each budget?). :func:`plot_paired_differences` draws the same numbers.
 
     Parameters
     ----------
@@ -523,13 +664,15 @@ def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]
     labels = list(x_labels) if x_labels is not None else [str(r) for r in rounds]
     header = "| variant | method − base | " + " | ".join(labels[: len(rounds)]) + " | seeds |"
     lines = [header, "|" + " --- |" * (len(rounds) + 3)]
-    for variant in sorted(rows["variant"].unique()):
-        part = rows[rows.variant == variant]
+    diffs = paired_differences(df, pairs, metric)
+    several_models = rows["model"].nunique() > 1
+    for (variant, model), part in diffs.groupby(["variant", "model"], sort=True):
+        name = f"{variant} ({model})" if several_models else variant
         for method, base in pairs:
-            wide = part[part.method.isin([method, base])].pivot_table(index=["seed", "round"], columns="method", values="value")
-            if method not in wide or base not in wide:
+            pair = part[(part.method == method) & (part.base == base)]
+            if pair.empty:
                 continue
-            diff = (wide[method] - wide[base]).dropna().unstack("round")
+            diff = pair.pivot(index="seed", columns="round", values="value")
             cells = []
             for r in rounds:
                 values = diff[r].dropna().to_numpy() if r in diff else np.zeros(0)
@@ -539,5 +682,467 @@ def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]
                 mean, std = float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
                 text = f"{mean:+.3f} ± {std:.3f}"
                 cells.append(f"**{text}**" if values.size > 1 and abs(mean) > 2 * std / np.sqrt(values.size) else text)
-            lines.append(f"| {variant} | {method} − {base} | " + " | ".join(cells) + f" | {len(diff)} |")
+            lines.append(f"| {name} | {method} − {base} | " + " | ".join(cells) + f" | {len(diff)} |")
     return "\n".join(lines)
+
+
+def seed_summary(frame: pd.DataFrame, by: Sequence[str], interval: Optional[str] = "ci95") -> pd.DataFrame:
+    """Mean of ``value`` over the seeds of each ``by`` group, with the half-width ``half`` of ``interval``
+    (:data:`INTERVALS`: a 95 % Student-t confidence interval of the mean, or one sample std; None: no interval) and
+    the number of seeds ``n`` (NaN values left out; ``half`` is NaN with fewer than two seeds)."""
+    from scipy import stats
+
+    _interval_text(interval)  # checks the name
+    table = frame.groupby(list(by))["value"].agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "n"})
+    n = table["n"].to_numpy(dtype=float)
+    std = table["std"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if interval == "ci95":
+            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * std / np.sqrt(n)
+        else:
+            half = std
+    table["half"] = np.where((n > 1) & (interval is not None), half, np.nan)
+    return table.drop(columns="std")
+
+
+def _interval_text(interval: Optional[str]) -> str:
+    if interval is None:
+        return "mean over seeds"
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {sorted(INTERVALS)} or None, got {interval!r}")
+    return INTERVALS[interval]
+
+
+def _short_name(method: str) -> str:
+    """Display name without its parenthesised gloss: ``NPC (ProbCover + NAS)`` -> ``NPC``."""
+    return DISPLAY_NAMES.get(method, method).split(" (")[0]
+
+
+def _x_positions(rounds: Any, x_values: Optional[Sequence[float]]) -> np.ndarray:
+    rounds = np.asarray(rounds, dtype=int)
+    if x_values is None:
+        return rounds
+    values = np.asarray(list(x_values), dtype=float)
+    if rounds.size and rounds.max() >= values.size:
+        raise ValueError(f"x_values gives {values.size} positions but the results have round {int(rounds.max())}")
+    return values[rounds]
+
+
+def _facet_frame(df: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
+    """``df`` with its variant factors, checked so that no panel mixes settings: every factor (and the model) that is
+    neither ``rows`` nor ``columns`` must take one value (a ``ValueError`` says which to select)."""
+    data = df if all(f in df for f in VARIANT_FACTORS) else variant_factors(df)
+    for axis in (rows, columns):
+        if axis not in data:
+            raise ValueError(f"unknown panel factor {axis!r}; use one of {list(VARIANT_FACTORS) + ['model', 'variant']}")
+    if "variant" in (rows, columns):
+        return data
+    for factor in [*VARIANT_FACTORS, "model"]:
+        if factor in (rows, columns) or factor not in data:
+            continue
+        values = ordered(data[factor].unique(), factor)
+        if len(values) > 1:
+            raise ValueError(
+                f"the results hold several {factor} values ({', '.join(values)}) that one panel would mix; select one "
+                f"first, e.g. df[variant_factors(df).{factor} == {values[0]!r}]"
+            )
+    return data
+
+
+def _facet_axes(n_rows: int, n_cols: int, panel_size: Tuple[float, float], sharey: Any,
+                extra_width: float = 0.0, extra_height: float = 0.0) -> Tuple[Any, np.ndarray]:
+    import matplotlib.pyplot as plt
+
+    width, height = panel_size
+    # at least 6.4 inches wide, so a one-column figure still has room for its title and legend
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(max(6.4, width * n_cols + extra_width), height * n_rows + extra_height),
+        sharex=True, sharey=sharey, squeeze=False, layout="constrained",
+    )
+    return fig, axes
+
+
+def _label_panels(axes: np.ndarray, row_values: Sequence[str], col_values: Sequence[str], rows: str, columns: str,
+                  y_label: str, x_label: str, ticks: Optional[Sequence[float]]) -> None:
+    """Column titles on the top row, ``<row value>`` + ``y_label`` on the first column, ``x_label`` on the bottom row."""
+    for j, value in enumerate(col_values):
+        axes[0, j].set_title(factor_label(columns, value), fontsize=10, fontweight="bold")
+    for i, value in enumerate(row_values):
+        axes[i, 0].set_ylabel(f"{factor_label(rows, value)}\n{y_label}", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel(x_label, fontsize=9)
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8.5)
+        if ticks is not None:
+            ax.set_xticks(list(ticks))
+
+
+def _band(ax: Any, xs: np.ndarray, mean: np.ndarray, half: np.ndarray, colour: Any, alpha: float) -> None:
+    """The interval around a mean curve, where it has one (NaN half-widths: one seed, or no interval asked for)."""
+    if np.isfinite(half).any():
+        ax.fill_between(xs, mean - half, mean + half, color=colour, alpha=alpha, lw=0)
+
+
+def _no_results(ax: Any) -> None:
+    ax.text(0.5, 0.5, "no results", transform=ax.transAxes, ha="center", va="center", color="0.45", fontsize=9)
+
+
+def _seed_count(counts: Sequence[int]) -> str:
+    low, high = min(counts), max(counts)
+    return f"n={low}" if low == high else f"n={low}–{high}"
+
+
+def _legend_columns(labels: Sequence[str], width: float, fontsize: float = 9.0) -> int:
+    """How many legend columns fit ``width`` inches: the most ``k`` whose ``k`` widest entries fit side by side."""
+    widths = sorted((len(label) * fontsize * 0.55 / 72 + 0.9 for label in labels), reverse=True)
+    k = 1
+    while k < len(widths) and sum(widths[: k + 1]) <= width:
+        k += 1
+    return k
+
+
+def _finish(fig: Any, handles: Dict[str, Any], title: Optional[str], legend_right: bool) -> None:
+    """One shared legend (one column right of the panels, for long lists; below them otherwise, in as many columns
+    as fit the width) and a wrapped title."""
+    import textwrap
+
+    if handles:
+        labels = list(handles)
+        if legend_right:
+            fig.legend(list(handles.values()), labels, loc="outside right", fontsize=9, frameon=False)
+        else:
+            ncol = _legend_columns(labels, fig.get_size_inches()[0])
+            fig.legend(list(handles.values()), labels, loc="outside lower center", ncol=ncol, fontsize=9, frameon=False)
+    if title:
+        fig.suptitle(textwrap.fill(title, int(fig.get_size_inches()[0] * 11)), fontsize=11)
+
+
+def plot_curve_grid(
+    df: pd.DataFrame,
+    metric: str = "accuracy",
+    *,
+    methods: Optional[Sequence[str]] = None,
+    rows: str = "noise",
+    columns: str = "filter",
+    x_values: Optional[Sequence[float]] = None,
+    x_label: Optional[str] = None,
+    interval: Optional[str] = "std",
+    title: Optional[str] = None,
+    panel_size: Tuple[float, float] = (3.3, 2.3),
+) -> Any:
+    """``metric`` per round of every strategy in a grid of settings: rows × columns of variant factors.
+
+    The accuracy-against-budget figures of Shafir, Hacohen, Weinshall 2025 (arXiv:2504.04506): rows = noise
+    settings, columns = noise filters, one line per strategy (mean over seeds, band :data:`INTERVALS`), x = the
+    budget. Strategies keep their colours of every other figure (:func:`method_style`: a noise-aware version in its
+    base's colour, dashed); panels of one row share their y-axis. Whatever subset of the grid has results is drawn:
+    missing strategies are left out of a panel, missing settings show "no results".
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long results table (:func:`load_results`), holding one value of every factor that is neither ``rows`` nor
+        ``columns`` (e.g. one training setting: ``df[variant_factors(df).training == "clean"]``), else ``ValueError``.
+    metric : str
+        Per-round metric on the y-axis.
+    methods : sequence of str, optional
+        Strategies to draw (default: every one in ``df``), in the legend order of :data:`FACTOR_ORDER`.
+    rows, columns : str
+        Variant factors (:data:`VARIANT_FACTORS`), ``"model"`` or ``"variant"`` the panels split by.
+    x_values : sequence of float, optional
+        x position of each round index, e.g. ``[1, 2, 3, 4, 5]`` samples per class; default: the round index.
+    x_label : str, optional
+        Default ``"Round"``.
+    interval : {"std", "ci95"} or None
+        The band around each mean (None: no band).
+    title : str, optional
+        Figure title; default: the metric and the band.
+    panel_size : (float, float)
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    data = df[df.metric == metric]
+    if methods is not None:
+        data = data[data.method.isin(list(methods))]
+    if data.empty:
+        raise ValueError(f"no {metric!r} results to draw")
+    data = _facet_frame(data, rows, columns)
+    row_values, col_values = ordered(data[rows].unique(), rows), ordered(data[columns].unique(), columns)
+    names = ordered(data.method.unique(), "method")
+    styles = _method_styles(df, names)
+    stats = seed_summary(data, [rows, columns, "method", "round"], interval)
+    fig, axes = _facet_axes(len(row_values), len(col_values), panel_size, "row", extra_width=2.6, extra_height=0.7)
+    lines: Dict[str, Any] = {}
+    seeds: Dict[str, List[int]] = {}
+    for i, row_value in enumerate(row_values):
+        for j, col_value in enumerate(col_values):
+            ax = axes[i, j]
+            panel = stats[(stats[rows] == row_value) & (stats[columns] == col_value)]
+            if panel.empty:
+                _no_results(ax)
+                continue
+            for name in names:
+                curve = panel[panel.method == name].sort_values("round")
+                if curve.empty:
+                    continue
+                xs = _x_positions(curve["round"], x_values)
+                mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
+                (line,) = ax.plot(xs, mean, **styles[name])
+                _band(ax, xs, mean, half, styles[name]["color"], 0.10)
+                lines.setdefault(name, line)
+                seeds.setdefault(name, []).append(int(curve["n"].max()))
+    ticks = x_values if x_values is not None else sorted(data["round"].unique())
+    _label_panels(axes, row_values, col_values, rows, columns, METRIC_LABELS.get(metric, metric), x_label or "Round", ticks)
+    handles = {f"{factor_label('method', name)} ({_seed_count(seeds[name])})": lines[name] for name in names if name in lines}
+    _finish(fig, handles, title or f"{METRIC_LABELS.get(metric, metric)} ({_interval_text(interval)})", legend_right=True)
+    return fig
+
+
+def plot_paired_differences(
+    df: pd.DataFrame,
+    pairs: Sequence[Tuple[str, str]] = NAS_PAIRS,
+    metric: str = "accuracy",
+    *,
+    interval: str = "ci95",
+    rows: str = "noise",
+    columns: str = "filter",
+    x_values: Optional[Sequence[float]] = None,
+    x_label: Optional[str] = None,
+    title: Optional[str] = None,
+    panel_size: Tuple[float, float] = (3.3, 2.3),
+) -> Any:
+    """Noise-aware strategy minus its base, paired by seed, against the budget: the central comparison of Shafir,
+    Hacohen, Weinshall 2025 (arXiv:2504.04506).
+
+    One panel per (``rows`` × ``columns``) setting, by default noise setting × noise filter; one line per pair in the
+    noise-aware strategy's colour (:func:`method_style`) with markers, the mean of :func:`paired_differences` over
+    the seeds both ran and a band of ``interval``; a black zero line. Above zero: the noise-aware version is better.
+    A band that excludes zero is a difference the seeds support (the 95 % CI; ± 1 std is wider than the standard
+    error). Pairs with no results on common seeds are left out; settings without any show "no results".
+    :func:`paired_difference_markdown` tabulates the same numbers.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long results table (:func:`load_results`) holding one value of each factor that is neither ``rows`` nor
+        ``columns`` (select one training setting first), else ``ValueError``.
+    pairs : sequence of (method, base)
+        Default :data:`NAS_PAIRS`.
+    metric : str
+        Per-round metric compared.
+    interval : {"ci95", "std"}
+        The band: a 95 % Student-t confidence interval of the mean difference, or ± 1 sample std of the differences;
+        the y-axis label says which.
+    rows, columns : str
+        Variant factors (:data:`VARIANT_FACTORS`), ``"model"`` or ``"variant"`` the panels split by.
+    x_values : sequence of float, optional
+        x position of each round index (e.g. samples per class); default: the round index.
+    x_label : str, optional
+        Default ``"Round"``.
+    title : str, optional
+    panel_size : (float, float)
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Raises
+    ------
+    ValueError
+        No pair has results on common seeds, or a panel would mix settings.
+    """
+    diffs = paired_differences(df, pairs, metric)
+    if diffs.empty:
+        raise ValueError(f"none of the pairs {list(pairs)} has {metric!r} results on common seeds")
+    data = _facet_frame(diffs, rows, columns)
+    data["pair"] = data["method"] + " − " + data["base"]
+    present = [(m, b) for m, b in pairs if ((data.method == m) & (data.base == b)).any()]
+    keys = [f"{m} − {b}" for m, b in present]
+    method_styles = _method_styles(df, [m for m, _ in present])
+    styles = {key: {**method_styles[m], "linestyle": "-"} for key, (m, _) in zip(keys, present)}
+    _separate_identical_styles(styles)
+    row_values, col_values = ordered(data[rows].unique(), rows), ordered(data[columns].unique(), columns)
+    stats = seed_summary(data, [rows, columns, "pair", "round"], interval)
+    fig, axes = _facet_axes(len(row_values), len(col_values), panel_size, "row", extra_height=1.1)
+    lines: Dict[str, Any] = {}
+    seeds: Dict[str, List[int]] = {}
+    markers = ("o", "s", "^", "D", "v", "P")
+    for i, row_value in enumerate(row_values):
+        extent = [0.0]  # what the row's y-axis must show: zero, every mean, the bands of three or more seeds
+        for j, col_value in enumerate(col_values):
+            ax = axes[i, j]
+            panel = stats[(stats[rows] == row_value) & (stats[columns] == col_value)]
+            if panel.empty:
+                _no_results(ax)
+                continue
+            ax.axhline(0.0, color="black", lw=0.9, zorder=1)
+            for k, key in enumerate(keys):
+                curve = panel[panel.pair == key].sort_values("round")
+                if curve.empty:
+                    continue
+                xs = _x_positions(curve["round"], x_values)
+                mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
+                (line,) = ax.plot(xs, mean, marker=markers[k % len(markers)], ms=4, **styles[key])
+                _band(ax, xs, mean, half, styles[key]["color"], 0.15)
+                lines.setdefault(key, line)
+                seeds.setdefault(key, []).append(int(curve["n"].max()))
+                wide = curve["n"].to_numpy() >= 3
+                extent += [*mean[np.isfinite(mean)], *(mean - half)[wide & np.isfinite(half)],
+                           *(mean + half)[wide & np.isfinite(half)]]
+        # a two-seed t-interval is 12.7 standard errors wide: it may run off the axis rather than flatten the row
+        low, high = min(extent), max(extent)
+        pad = 0.08 * (high - low) or 0.01
+        axes[i, 0].set_ylim(low - pad, high + pad)
+    ticks = x_values if x_values is not None else sorted(data["round"].unique())
+    short = METRIC_LABELS.get(metric, metric)
+    y_label = f"Δ {short[0].lower() + short[1:]}\n({_interval_text(interval).replace(' over seeds', '')})"
+    _label_panels(axes, row_values, col_values, rows, columns, y_label, x_label or "Round", ticks)
+    handles = {
+        f"{_short_name(m)} − {_short_name(b)} ({_seed_count(seeds[key])} seeds)": lines[key]
+        for key, (m, b) in zip(keys, present) if key in lines
+    }
+    default = (f"Noise-aware strategy minus its base, {short.lower()}, paired by seed ({_interval_text(interval)}); "
+               "above zero: the noise-aware version is better")
+    _finish(fig, handles, title or default, legend_right=False)
+    return fig
+
+
+def plot_filter_quality(
+    df: pd.DataFrame,
+    method: "str | Sequence[str]" = "npc",
+    *,
+    metrics: Sequence[str] = ("filter_precision", "filter_recall"),
+    rows: str = "noise",
+    columns: str = "filter",
+    skip_filters: Sequence[str] = ("ideal",),
+    training: Sequence[str] = ("clean", "all"),
+    reference: bool = True,
+    interval: Optional[str] = "std",
+    x_values: Optional[Sequence[float]] = None,
+    x_label: Optional[str] = None,
+    title: Optional[str] = None,
+    panel_size: Tuple[float, float] = (3.6, 2.2),
+) -> Any:
+    """How well the noise filters separate clean from noisy labels, round by round (Shafir, Hacohen, Weinshall 2025,
+    arXiv:2504.04506: the filters' precision and recall of the clean class per round).
+
+    One panel per (``rows`` × ``columns``) setting, by default noise setting × filter, without the ideal filter
+    (precision and recall 1 by construction); in each, the precision and recall of the labels the filter keeps as
+    clean, for the strategy ``method`` (its colour; line style and marker by metric), mean over seeds with a band of
+    ``interval``. With ``reference`` a grey line shows the clean fraction of the labeled set (``1 −
+    true_noise_ratio``), the precision of keeping every label: a filter helps only above it.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long results table (:func:`load_results`).
+    method : str or sequence of str
+        Strategy (or strategies) whose labeled sets the filters saw; NPC by default.
+    metrics : sequence of str
+        Filter metrics drawn, line styles in order solid, dashed, dotted.
+    rows, columns : str
+        Variant factors (:data:`VARIANT_FACTORS`) or ``"model"`` the panels split by.
+    skip_filters : sequence of str
+        Filters left out (``filter`` factor values).
+    training : sequence of str
+        Training settings in order of preference: the first one with results is drawn (the filter of a coverage
+        strategy sees the same labeled points under either, so their filter metrics coincide). Ignored when
+        ``training`` is ``rows`` or ``columns``.
+    reference : bool
+        Draw the keep-everything precision (needs ``true_noise_ratio`` in the results; one strategy only).
+    interval : {"std", "ci95"} or None
+        The band around each mean (None: no band).
+    x_values : sequence of float, optional
+        x position of each round index (e.g. samples per class); default: the round index.
+    x_label : str, optional
+    title : str, optional
+        Default: what is drawn, with the chosen training setting.
+    panel_size : (float, float)
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Raises
+    ------
+    ValueError
+        No filter results of ``method`` outside ``skip_filters``, or a panel would mix settings.
+    """
+    names = [method] if isinstance(method, str) else list(method)
+    wanted = list(metrics) + (["true_noise_ratio"] if reference and len(names) == 1 else [])
+    data = variant_factors(df[df.method.isin(names) & df.metric.isin(wanted)])
+    data = data[~data["filter"].isin(list(skip_filters))]
+    chosen = ""
+    if "training" not in (rows, columns) and len(data):
+        present = set(data["training"])
+        chosen = next((t for t in training if t in present), "")
+        if chosen:
+            data = data[data["training"] == chosen]
+    if data[data.metric.isin(list(metrics))].empty:
+        raise ValueError(f"no {list(metrics)} results of {names} outside the filters {list(skip_filters)}")
+    data = _facet_frame(data, rows, columns)
+    row_values, col_values = ordered(data[rows].unique(), rows), ordered(data[columns].unique(), columns)
+    stats = seed_summary(data, [rows, columns, "method", "metric", "round"], interval)
+    styles = _method_styles(df, names)
+    linestyles, markers = ("-", "--", ":", "-."), ("o", "s", "^", "D")
+    fig, axes = _facet_axes(len(row_values), len(col_values), panel_size, True, extra_height=1.1)
+    lines: Dict[str, Any] = {}
+    seeds: Dict[str, List[int]] = {}
+    for i, row_value in enumerate(row_values):
+        for j, col_value in enumerate(col_values):
+            ax = axes[i, j]
+            panel = stats[(stats[rows] == row_value) & (stats[columns] == col_value)]
+            if panel[panel.metric.isin(list(metrics))].empty:
+                _no_results(ax)
+                continue
+            for name in names:
+                for k, metric in enumerate(metrics):
+                    curve = panel[(panel.method == name) & (panel.metric == metric)].sort_values("round")
+                    if curve.empty:
+                        continue
+                    xs = _x_positions(curve["round"], x_values)
+                    mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
+                    colour = styles[name]["color"]
+                    (line,) = ax.plot(xs, mean, color=colour, lw=1.6, linestyle=linestyles[k % 4], marker=markers[k % 4], ms=4)
+                    _band(ax, xs, mean, half, colour, 0.12)
+                    what = METRIC_LABELS.get(metric, metric).replace("Noise filter ", "").replace(" (clean class)", "")
+                    key = what[0].upper() + what[1:] if len(names) == 1 else f"{_short_name(name)}: {what}"
+                    lines.setdefault(key, line)
+                    seeds.setdefault(key, []).append(int(curve["n"].max()))
+            clean = panel[panel.metric == "true_noise_ratio"].sort_values("round")
+            if len(clean):
+                xs = _x_positions(clean["round"], x_values)
+                (line,) = ax.plot(xs, 1.0 - clean["mean"].to_numpy(), color="0.45", lw=1.2, linestyle=(0, (1, 1.5)))
+                lines.setdefault("Clean fraction of the labeled set (= precision of keeping all)", line)
+    for ax in axes.ravel():
+        ax.set_ylim(-0.02, 1.04)
+    ticks = x_values if x_values is not None else sorted(data["round"].unique())
+    _label_panels(axes, row_values, col_values, rows, columns, "Precision / recall\n(clean class)", x_label or "Round", ticks)
+    handles = {(f"{key} ({_seed_count(seeds[key])})" if key in seeds else key): line for key, line in lines.items()}
+    who = ", ".join(factor_label("method", n) for n in names)
+    setting = f", {factor_label('training', chosen)}" if chosen else ""
+    default = f"Noise-filter quality on the labeled sets of {who}{setting} ({_interval_text(interval)})"
+    _finish(fig, handles, title or default, legend_right=False)
+    return fig
+
+
+def samples_per_class(results_dir: "str | Path", benchmark: str) -> Optional[List[float]]:
+    """The budget schedule ``data.budget.samples_per_class`` the NAS runs of ``benchmark`` under ``results_dir``
+    recorded in their sidecars (one value per round: the x-axis of the figures of Shafir, Hacohen, Weinshall 2025),
+    or None if a sidecar lacks it or they disagree."""
+    found = set()
+    for sidecar in (Path(results_dir) / benchmark).rglob("run_seed*.json"):
+        try:
+            config = json.loads(sidecar.read_text(encoding="utf-8")).get("config") or {}
+            spc = ((config.get("data") or {}).get("budget") or {}).get("samples_per_class")
+        except (OSError, ValueError, AttributeError):
+            return None
+        if not isinstance(spc, list):
+            return None
+        found.add(tuple(spc))
+    return [float(v) for v in next(iter(found))] if len(found) == 1 else None

@@ -1,4 +1,5 @@
-"""Writes the paper-figure notebooks (run once when their cells change; the notebooks are committed)."""
+"""Writes the paper-figure notebooks (run once when their cells change; the notebooks are committed):
+``python _make_notebooks.py [NAME.ipynb ...]`` from ``notebooks/`` (default: all of them)."""
 
 import nbformat as nbf
 
@@ -121,7 +122,96 @@ real_annotators = notebook([
              "    display(efficiency_table(df, 'activelab', 'model_accuracy'))"),
 ])
 
+NAS_SETUP = """import importlib.util
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from active_learning.config import BENCHMARKS_DIR
+from active_learning.plotting import factor_label, load_results, samples_per_class, variant_factors
+
+# The tests run this notebook on small results by setting AL_RESULTS_DIR.
+RESULTS_DIR = Path(os.environ.get("AL_RESULTS_DIR", "../results"))
+print("results from", RESULTS_DIR)
+
+
+def script(name):
+    \"\"\"benchmarks/cifar10n/<name>.py of this checkout as a module: the same figures and tables as the repository's.\"\"\"
+    spec = importlib.util.spec_from_file_location(f"cifar10n_{name}", BENCHMARKS_DIR / "cifar10n" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+figures, report_tables = script("figures"), script("report_tables")"""
+
+nas_cifar10n = notebook([
+    ("md", "# NAS on CIFAR-10 / CIFAR-10N: noise-aware strategies against their bases\n\n"
+           "The CIFAR-10 / CIFAR-10N benchmark of *Active Learning with a Noisy Annotator* (Shafir, Hacohen, Weinshall "
+           "2025, arXiv:2504.04506) from the per-seed results in `results/cifar10n` (`make cifar10n`; "
+           "`benchmarks/cifar10n/README.md` lists the setup and its deviations from the paper). One noisy annotator; "
+           "budgets of 1–5 expected-clean samples per class; noise: symmetric 20 % / 50 %, asymmetric 40 % and the "
+           "real CIFAR-10N label sets aggre / random1 / worse; filters: ideal (ground truth, an upper bound), "
+           "CrossValidation and LowBudgetAUM; a linear probe on frozen EfficientNet-Lite0 features, trained on the "
+           "predicted-clean points (`clean`) or on every labeled point (`all`).\n\n"
+           "The figures are those of `benchmarks/cifar10n/figures.py` (written to `results/cifar10n/figures/`), the "
+           "tables those of `benchmarks/cifar10n/report_tables.py` (in the README). Whatever part of the grid has "
+           "finished is shown; strategies, settings and seeds without results are left out, never filled in. Colours "
+           "are those of every figure of the repository: a noise-aware strategy in its base's colour, dashed."),
+    ("code", NAS_SETUP),
+    ("md", "## What has finished\n\nRuns (variant × seed) per strategy and training setting."),
+    ("code", "df = load_results(RESULTS_DIR, 'cifar10n')\n"
+             "spc = samples_per_class(RESULTS_DIR, 'cifar10n')  # the budget of each round, from the runs' sidecars\n"
+             "runs = variant_factors(df[df.metric == 'accuracy'])[['method', 'training', 'variant', 'seed']].drop_duplicates()\n"
+             "runs.groupby(['method', 'training']).size().unstack(fill_value=0)"),
+    ("md", "## Test accuracy against the budget\n\n"
+           "Rows: noise settings; columns: filters; one line per strategy, mean ± 1 std over seeds (the legend gives "
+           "the number of seeds). One figure per training setting."),
+    ("code", "for training in figures.trainings(df):\n"
+             "    display(Markdown(f'### Linear probe {factor_label(\"training\", training)}'))\n"
+             "    figures.accuracy_figure(df, training, spc)\n"
+             "    plt.show()"),
+    ("md", "## Noise-aware strategy minus its base\n\n"
+           "NPC and weighted NPC − ProbCover, MaxHerding+NAS − MaxHerding, Coreset+NAS − Coreset: test accuracy "
+           "paired by seed, mean ± 95 % confidence interval (Student t over the seeds both ran). Above zero the "
+           "noise-aware version is better; a band that excludes zero is a difference the seeds support. The table "
+           "below gives the same differences (mean ± std; bold: the mean exceeds twice its standard error)."),
+    ("code", "for training in figures.trainings(df):\n"
+             "    fig = figures.nas_vs_base_figure(df, training, spc)\n"
+             "    if fig is None:\n"
+             "        print(f'{training}: no strategy pair has results on common seeds yet')\n"
+             "        continue\n"
+             "    display(Markdown(f'### Linear probe {factor_label(\"training\", training)}'))\n"
+             "    plt.show()\n"
+             "tables = report_tables.tables_of(df)\n"
+             "display(Markdown(tables['nas-cifar10n-pairs']))"),
+    ("md", "## The noise filters\n\n"
+           "Precision and recall of the clean class of the CrossValidation and LowBudgetAUM filters on NPC's labeled "
+           "sets, per round (the ideal filter is exact by construction). The grey line is the clean fraction of the "
+           "labeled set, the precision of keeping every label: a filter helps only above it. The table: NPC's test "
+           "accuracy at the last budget with each filter."),
+    ("code", "fig = figures.filter_quality_figure(df, spc)\n"
+             "if fig is None:\n"
+             "    print('no CrossValidation / LowBudgetAUM results of NPC yet')\n"
+             "else:\n"
+             "    plt.show()\n"
+             "display(Markdown(tables['nas-cifar10n-filters']))"),
+    ("md", "## Last budget, every strategy (mean ± std over seeds)"),
+    ("code", "display(Markdown(tables['nas-cifar10n-final']))"),
+])
+
+NOTEBOOKS = {
+    "wall_robot.ipynb": wall_robot,
+    "wall_robot_extras.ipynb": extras,
+    "real_annotators.ipynb": real_annotators,
+    "nas_cifar10n.ipynb": nas_cifar10n,
+}
+
 if __name__ == "__main__":
-    nbf.write(wall_robot, "wall_robot.ipynb")
-    nbf.write(extras, "wall_robot_extras.ipynb")
-    nbf.write(real_annotators, "real_annotators.ipynb")
+    import sys
+
+    # python _make_notebooks.py [NAME.ipynb ...]: only the named ones (the others keep their executed outputs)
+    for name in sys.argv[1:] or NOTEBOOKS:
+        nbf.write(NOTEBOOKS[name], name)

@@ -11,6 +11,35 @@ from active_learning.runner import run_grid
 from conftest import toy_config
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+FILTERS = {"ideal": {"filter": "ideal"}, "aum": {"filter": "aum"},
+           "cv": {"filter": "cross_validation", "filter_params": {"train_on_one_fold": True}}}
+
+
+def nas_cifar10n_toy():
+    """``cifar10n`` in miniature for the NAS notebook and figures: synthetic clusters, 2 noise settings x 3 filters with
+    the predicted-clean training set, one with every labeled point, 5 strategies, 2 seeds, 3 budgets."""
+    variants = [
+        {"name": f"{noise}_{filt}_{training}", "data": {"noise": {"type": "symmetric", "rate": rate}},
+         "loop": {**FILTERS[filt], "train_on_all": training == "all"}}
+        for noise, rate in (("sym0.2", 0.2), ("sym0.5", 0.5)) for filt in FILTERS for training in ("clean", "all")
+        if training == "clean" or (noise, filt) == ("sym0.5", "cv")
+    ]
+    return {
+        "name": "cifar10n",
+        "task": "noisy_single_annotator",
+        "dataset": {"name": "sphere_clusters", "n_classes": 5, "n_per_cluster": 30, "n_features": 8, "seed": 1},
+        "data": {"seed": 0, "test_fraction": 0.3, "noise": {"type": "symmetric", "rate": 0.2},
+                 "budget": {"samples_per_class": [1, 2, 3]}},
+        "loop": {"filter": "cross_validation"},
+        "seeds": [0, 1],
+        "models": {"one_nn": {"methods": [
+            "random", {"name": "probcover", "method": "probcover", "params": {"delta": 0.6}},
+            {"name": "npc", "method": "npc", "params": {"delta": 0.6}}, "coreset", "coreset_nas",
+        ]}},
+        "variants": variants,
+        "figure": {"metrics": ["accuracy", "filter_f1"], "columns": "variant"},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +79,13 @@ def small_results(tmp_path_factory):
     ]
     for name in ("cifar10h", "cifar10n_annotators"):  # the real-annotator notebook: same plots, toy data
         configs.append(toy_config(name, rounds=2, models={"extra_trees": {"methods": ["random", "entropy", "activelab"], "params": {"n_estimators": 10}}}))
+    configs.append(nas_cifar10n_toy())
     for config in configs:
         run_grid(config, results_dir=root, n_jobs=2, progress=False)
     return root
 
 
-@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb", "real_annotators.ipynb"])
+@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb", "real_annotators.ipynb", "nas_cifar10n.ipynb"])
 def test_notebook_executes_on_small_results(name, small_results, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
@@ -67,3 +97,19 @@ def test_notebook_executes_on_small_results(name, small_results, tmp_path, monke
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook must draw figures"
+
+
+def test_cifar10n_figures_script_draws_every_figure(small_results, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cifar10n_figures", BENCHMARKS / "cifar10n" / "figures.py")
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    figures.main(["--results-dir", str(small_results), "--out-dir", str(tmp_path)])
+    drawn = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert drawn == ["cifar10n_accuracy_all.png", "cifar10n_accuracy_clean.png", "cifar10n_filter_quality.png",
+                     "cifar10n_nas_vs_base_all.png", "cifar10n_nas_vs_base_clean.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in tmp_path.glob("*.png"))
+    from active_learning.report import png_description
+
+    assert "95 % CI" in png_description(tmp_path / "cifar10n_nas_vs_base_clean.png")  # the report's caption

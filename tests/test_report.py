@@ -162,3 +162,18 @@ def test_deviations_cover_the_papers_benchmarks():
     for name in ("wall_robot", "wall_robot_complete", "wall_robot_single_annotator", "wall_robot_single_vs_multi",
                  "cifar10h", "cifar10n_annotators", "nas_sphere_clusters", "cifar10n", "cifar100", "clothing1m"):
         assert DEVIATIONS[name] and all(isinstance(line, str) and line for line in DEVIATIONS[name])
+
+
+def test_a_figure_can_carry_its_own_caption(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from active_learning.report import png_description
+
+    fig = plt.figure(figsize=(1, 1))
+    fig.savefig(tmp_path / "own.png", metadata={"Description": "NPC − ProbCover, mean ± 95 % CI"})  # iTXt (not latin-1)
+    fig.savefig(tmp_path / "latin.png", metadata={"Description": "mean ± 1 std"})  # tEXt
+    fig.savefig(tmp_path / "plain.png")
+    plt.close(fig)
+    assert png_description(tmp_path / "own.png") == "NPC − ProbCover, mean ± 95 % CI"
+    assert png_description(tmp_path / "latin.png") == "mean ± 1 std"
+    assert png_description(tmp_path / "plain.png") is None

@@ -188,6 +188,8 @@ def test_ivf_graph_is_subset_with_high_recall():
         MaxHerding(0.5, kernel="tophat"),
         MaxHerding(0.3, kernel="cauchy", kernel_backend="sparse", truncation_tol=1e-2),
         MaxHerding(1.5, max_near_degree=10),  # wide kernel: near radius capped, still exact
+        MaxHerding(0.3, kernel_backend="stored"),
+        MaxHerding(1.5, kernel="cauchy", kernel_backend="stored"),
         Coreset(),
     ],
 )
@@ -261,3 +263,34 @@ def test_dcom_uses_revealed_labels_and_sets_radii():
     assert all(d <= 0.02 + 1e-9 for d in s2._deltas.values())
     with pytest.raises(ValueError, match="initial_delta"):
         get_strategy("dcom", initial_delta=None)
+
+
+@pytest.mark.parametrize("sigma", [0.2, 1.5])
+@pytest.mark.parametrize("labeled", [[], [1, 2, 3]])
+def test_maxherding_stored_kernel_matches_dense(sigma, labeled):
+    X, _ = clustered(8, 15, dim=6, spread=0.2, seed=1)
+    dense = MaxHerding(sigma, kernel_backend="dense", cache_dir=False).select(X, labeled, 20, np.random.default_rng(0))
+    stored = MaxHerding(sigma, kernel_backend="stored", cache_dir=False).select(X, labeled, 20, np.random.default_rng(0))
+    np.testing.assert_array_equal(dense, stored)
+
+
+def test_maxherding_bounds_inherited_after_a_filter_drops_representatives():
+    """A new state whose representatives lost some points still picks exactly what a fresh model picks."""
+    X, _ = clustered(8, 15, dim=6, spread=0.2, seed=2)
+    for backend in ("dense", "stored", "sparse"):
+        strategy = MaxHerding(0.5, kernel_backend=backend, cache_dir=False)
+        model = strategy.prepare(X, np.random.default_rng(3))
+        first = model.init_state(np.array([0, 10, 20, 30]))
+        greedy_picks(first, unlabeled_mask(len(X), [0, 10, 20, 30]), 10)
+        reps = np.array([0, 30, 40])  # 10 and 20 dropped (flagged noisy), 40 added
+        inherited = greedy_picks(model.init_state(reps), unlabeled_mask(len(X), reps), 12)
+        fresh_model = strategy.prepare(X, np.random.default_rng(3))
+        fresh = greedy_picks(fresh_model.init_state(reps), unlabeled_mask(len(X), reps), 12)
+        np.testing.assert_array_equal(inherited, fresh)
+
+
+def test_maxherding_stored_kernel_refuses_a_pool_above_its_limit():
+    X, _ = clustered(4, 10, dim=4, spread=0.2, seed=0)
+    with pytest.raises(ValueError, match="max_stored_points"):
+        MaxHerding(0.3, kernel_backend="stored", max_stored_points=20, cache_dir=False).select(
+            X, [], 3, np.random.default_rng(0))

@@ -315,3 +315,35 @@ def test_invalid_cache_dir(bad):
         ProbCover(DELTA, cache_dir=bad)
     with pytest.raises(ValueError, match="cache_dir"):
         MaxHerding(0.2, cache_dir=bad)
+
+
+def test_maxherding_stored_kernel_matrix_on_disk(tmp_path, data):
+    X, _ = data
+    labeled = np.array([1, 2, 3])
+    want = MaxHerding(0.4, kernel_backend="stored", cache_dir=False).select(X, labeled, 12, np.random.default_rng(4))
+    mh_mod._STORED_MODELS.clear()
+    first = MaxHerding(0.4, kernel_backend="stored", cache_dir=tmp_path, disk_cache_min_points=0)
+    assert_picks = first.select(X, labeled, 12, np.random.default_rng(4))
+    assert first.graph_source_ == "built"
+    again = first.select(X, labeled, 12, np.random.default_rng(4))
+    assert first.graph_source_ == "memory"  # same process: the model and its bounds are reused
+    mh_mod._STORED_MODELS.clear()
+    dc._VERIFIED_MATRICES.clear()
+    second = MaxHerding(0.4, kernel_backend="stored", cache_dir=tmp_path, disk_cache_min_points=0)
+    got = second.select(X, labeled, 12, np.random.default_rng(4))
+    assert second.graph_source_ == "disk"
+    for picks in (assert_picks, again, got):
+        np.testing.assert_array_equal(picks, want)
+    matrix = next(tmp_path.glob("*.matrix.npy"))
+    assert np.load(matrix, mmap_mode="r").shape == (len(X), len(X))
+    # a corrupted matrix is detected (sha256) and rebuilt with a warning
+    mh_mod._STORED_MODELS.clear()
+    dc._VERIFIED_MATRICES.clear()
+    with open(matrix, "r+b") as handle:
+        handle.seek(-8, 2)
+        handle.write(b"\x00" * 8)
+    third = MaxHerding(0.4, kernel_backend="stored", cache_dir=tmp_path, disk_cache_min_points=0)
+    with pytest.warns(dc.GraphCacheWarning, match="sha256"):
+        rebuilt = third.select(X, labeled, 12, np.random.default_rng(4))
+    assert third.graph_source_ == "built"
+    np.testing.assert_array_equal(rebuilt, want)

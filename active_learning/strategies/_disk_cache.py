@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import time
 import warnings
 import zipfile
@@ -333,3 +334,91 @@ def graph_from_arrays(arrays: Mapping[str, np.ndarray], n_nodes: int, prefix: st
     if (rev_vals is None) != (vals is None) or (rev_vals is not None and rev_vals.shape != indices.shape):
         raise ValueError("graph: reverse values do not match the forward values")
     return SparseGraph(indptr, indices, rev_indptr, rev_indices, vals, rev_vals, symmetric=False)
+
+
+# ---- dense matrices, memory-mapped -----------------------------------------------------------------------------
+
+#: sha256 of the matrix files this process has verified, by (path, size, mtime, inode): a multi-GB matrix is hashed
+#: once per process, not at every load (an edited or replaced file has a new stat and is hashed again).
+_VERIFIED_MATRICES: Dict[Tuple[str, int, int, int], str] = {}
+
+
+def _stat_key(path: Path) -> Tuple[str, int, int, int]:
+    st = path.stat()
+    return str(path.resolve()), int(st.st_size), int(st.st_mtime_ns), int(st.st_ino)
+
+
+def matrix_path(root: Path, key: str) -> Path:
+    """The ``.npy`` file of the dense matrix of the entry with full key ``key`` (beside its ``.npz``)."""
+    return root / f"{key[:16]}.matrix.npy"
+
+
+def load_or_build_matrix(
+    root: Path,
+    kind: str,
+    feature_digest: str,
+    params: Mapping[str, Any],
+    shape: Tuple[int, int],
+    fill: Callable[[np.ndarray], Dict[str, np.ndarray]],
+    *,
+    info: Optional[Mapping[str, Any]] = None,
+    lock_timeout: Optional[float] = None,
+) -> Cached[Tuple[np.ndarray, Dict[str, np.ndarray]]]:
+    """A dense float32 matrix (memory-mapped read-only) and small side arrays: loaded, or built once and stored.
+
+    ``fill(out)`` writes the matrix into ``out`` (a writable float32 memory map of ``shape``, so a matrix larger
+    than memory is never held twice) and returns the side arrays (e.g. row sums). The matrix goes to
+    :func:`matrix_path` (``.npy``, written to a temporary file, fsynced, renamed), its size and sha256 into the
+    entry's ``.npz`` with the side arrays, the sidecar last — the same protocol and checks as
+    :func:`load_or_build`. On load the matrix file's size, sha256 (hashed once per process and file), shape and
+    dtype are checked; a mismatch rebuilds the entry with a :class:`GraphCacheWarning`.
+    """
+    key = entry_key(kind, feature_digest, params)
+    target = matrix_path(root, key)
+
+    def build() -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=root)
+        os.close(fd)
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            extras = fill(out)
+            out.flush()
+            del out
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            digest = file_digest(tmp, "sha256")
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        _VERIFIED_MATRICES[_stat_key(target)] = digest
+        side = {**extras, "matrix_sha256": np.array(digest), "matrix_bytes": np.array(target.stat().st_size)}
+        return np.load(target, mmap_mode="r"), side
+
+    def encode(value: Tuple[np.ndarray, Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
+        return value[1]
+
+    def decode(arrays: Dict[str, np.ndarray]) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+        if "matrix_sha256" not in arrays or "matrix_bytes" not in arrays:
+            raise ValueError("the entry does not record its matrix file")
+        if not target.is_file():
+            raise ValueError(f"{target.name} is missing")
+        stat = _stat_key(target)
+        if stat[1] != int(arrays["matrix_bytes"]):
+            raise ValueError(f"{target.name} has {stat[1]} bytes, the entry recorded {int(arrays['matrix_bytes'])}")
+        want = str(arrays["matrix_sha256"])
+        if _VERIFIED_MATRICES.get(stat) != want:
+            if file_digest(target, "sha256") != want:
+                raise ValueError(f"{target.name} does not match the sha256 recorded in its entry")
+            _VERIFIED_MATRICES[stat] = want
+        matrix = np.load(target, mmap_mode="r")
+        if matrix.shape != tuple(shape) or matrix.dtype != np.float32:
+            raise ValueError(f"{target.name} holds {matrix.dtype} {matrix.shape}, expected float32 {tuple(shape)}")
+        return matrix, arrays
+
+    return load_or_build(root, kind, feature_digest, params, build, encode, decode, info=info,
+                         lock_timeout=lock_timeout)

@@ -19,6 +19,8 @@ References
 from __future__ import annotations
 
 import heapq
+import json
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -44,11 +46,16 @@ from ._disk_cache import (
     graph_from_arrays,
     graph_to_arrays,
     load_or_build,
+    load_or_build_matrix,
     resolve_cache_dir,
 )
 from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_block_size, gather_rows, resolve_device
 
 KERNELS = ("rbf", "tophat", "student_t", "laplace", "cauchy")
+
+#: The last stored-kernel model of this process (``kernel_backend="stored"``), by (cache folder, features, kernel):
+#: later rounds and jobs in the same worker reuse its memory map and its lazy-greedy bounds.
+_STORED_MODELS: Dict[Tuple[str, str, str], "KernelCoverModel"] = {}
 
 
 def kernel_from_sqdist(d2: torch.Tensor, kernel: str, sigma: float, beta: float = 0.5) -> torch.Tensor:
@@ -127,6 +134,41 @@ def build_near_kernel(
     return g, sums.cpu().numpy()
 
 
+def fill_kernel_matrix(
+    X: np.ndarray, kernel: str, sigma: float, beta: float, out: np.ndarray, block_size: Optional[int] = None
+) -> np.ndarray:
+    """Write the full kernel matrix ``k(x_i, x_j)`` of ``X`` into ``out`` (n × n float32, e.g. a memory map).
+
+    One blockwise pass on the CPU (blocks of rows times all rows); returns the float64 row sums, the initial
+    gain bounds of the lazy greedy. The diagonal is exactly ``k(0) = 1``.
+    """
+    n = X.shape[0]
+    bs = int(block_size) if block_size else default_block_size(n)
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    sq = (Xt * Xt).sum(1)
+    sums = np.empty(n, dtype=np.float64)
+    with torch.no_grad():
+        for r0 in range(0, n, bs):
+            r1 = min(n, r0 + bs)
+            d2 = (sq[r0:r1, None] + sq[None, :] - 2.0 * (Xt[r0:r1] @ Xt.T)).clamp_(min=0.0)
+            rows = torch.arange(r1 - r0)
+            d2[rows, rows + r0] = 0.0
+            K = kernel_from_sqdist(d2, kernel, sigma, beta)
+            out[r0:r1] = K.numpy()
+            sums[r0:r1] = K.sum(1, dtype=torch.float64).numpy()
+    return sums
+
+
+def _csr_row_sums(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per-row sums of CSR ``values`` in float64 (0 for empty rows; ``np.add.reduceat`` alone gets those wrong)."""
+    n = indptr.shape[0] - 1
+    if values.size == 0:
+        return np.zeros(n)
+    out = np.add.reduceat(values.astype(np.float64), np.minimum(indptr[:-1], values.size - 1))
+    out[np.diff(indptr) == 0] = 0.0
+    return out
+
+
 class KernelCoverModel(CoverageModel):
     """Label-independent part of MaxHerding.
 
@@ -138,6 +180,10 @@ class KernelCoverModel(CoverageModel):
     Upper bound used by the lazy greedy: ``gain(y) <= g_near(y) + F(y)`` where ``g_near`` is maintained
     incrementally on the sparse graph with the near part of the max vector. Exact gains are needed only for
     the few candidates whose bound reaches the top.
+
+    With ``stored_kernel`` (the full n × n kernel matrix, e.g. memory-mapped from the disk cache) exact kernel
+    rows are read from it instead of computed from the features, and there is no near graph: the bounds are the
+    plain lazy-greedy ones (last exact gain, or the row sum).
     """
 
     def __init__(
@@ -155,6 +201,7 @@ class KernelCoverModel(CoverageModel):
         eval_batch: int,
         near_graph: Optional[SparseGraph] = None,
         row_sums: Optional[np.ndarray] = None,
+        stored_kernel: Optional[np.ndarray] = None,
     ) -> None:
         self.n_samples = n = X.shape[0]
         self.priority = priority
@@ -164,8 +211,19 @@ class KernelCoverModel(CoverageModel):
         self.eval_batch = int(eval_batch)
         self.max_eval_batch = max(self.eval_batch, 1024)
         self.exact = exact
-        self._bound_cache: Optional[np.ndarray] = None
-        self._bound_reps: Optional[np.ndarray] = None
+        self._last_state: Optional["KernelCoverState"] = None
+        self.stored = stored_kernel
+        self.graph: Optional[SparseGraph] = None
+        if stored_kernel is not None:
+            if stored_kernel.shape != (n, n) or row_sums is None:
+                raise ValueError("a stored kernel must be n x n and come with its row sums (see fill_kernel_matrix)")
+            self.exact = True
+            self.device = torch.device("cpu")
+            self.kvals = self.rev_kvals = np.zeros(0, dtype=np.float32)
+            self.kfar = 1.0  # no near graph: every pair counts as far, and k <= k(0) = 1
+            self.far = np.asarray(row_sums, dtype=np.float64)
+            self.slack = 1e-6 * (1.0 + self.far)  # gains and row sums are sums of the same stored values
+            return
         if exact:
             self.X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(self.device)
             self.sq = (self.X * self.X).sum(1)
@@ -181,7 +239,7 @@ class KernelCoverModel(CoverageModel):
 
         self.kvals = to_k(g.values)
         self.rev_kvals = self.kvals if g.symmetric else to_k(g.rev_values)
-        near_sums = np.add.reduceat(self.kvals.astype(np.float64), g.indptr[:-1])
+        near_sums = _csr_row_sums(g.indptr, self.kvals)
         # largest kernel value a far pair (outside the near radius) can have
         self.kfar = float(kernel_from_sqdist(torch.tensor([radius * radius], dtype=torch.float64), kernel, sigma,
                                              beta)[0]) if kernel != "tophat" else 0.0
@@ -197,6 +255,8 @@ class KernelCoverModel(CoverageModel):
     # ---- kernel rows ------------------------------------------------------------------------------------------
     def kernel_rows(self, idx: np.ndarray) -> torch.Tensor:
         """Exact kernel rows ``k(x_i, ·)`` for ``idx`` (exact mode), shape (len(idx), n)."""
+        if self.stored is not None:
+            return torch.from_numpy(np.asarray(self.stored[np.asarray(idx, dtype=np.int64)]))
         it = torch.from_numpy(np.asarray(idx, dtype=np.int64)).to(self.device)
         # (X @ Q^T)^T streams X once without packing it (2x faster than Q @ X^T for a few rows)
         d2 = (self.sq[it, None] + self.sq[None, :] - 2.0 * (self.X @ self.X[it].T).T).clamp_(min=0.0)
@@ -206,6 +266,8 @@ class KernelCoverModel(CoverageModel):
         """``sum_{z in N(y)} max(0, k(y, z) - m_near(z))`` for ``idx`` (from the sparse rows)."""
         g = self.graph
         idx = np.asarray(idx, dtype=np.int64)
+        if g is None:
+            return np.zeros(idx.size, dtype=np.float64)
         cols = gather_rows(g.indptr, g.indices, idx)
         vals = gather_rows(g.indptr, self.kvals, idx)
         contrib = np.maximum(vals - m_near[cols], 0.0).astype(np.float64)
@@ -226,22 +288,37 @@ class KernelCoverModel(CoverageModel):
         rep_mask[reps] = True
         g = self.graph
         m_near = np.zeros(self.n_samples, dtype=np.float32)
-        if reps.size:
-            np.maximum.at(m_near, gather_rows(g.indptr, g.indices, reps), gather_rows(g.indptr, self.kvals, reps))
-        contrib = np.maximum(self.kvals - m_near[g.indices], 0.0).astype(np.float64)
-        g_near = np.add.reduceat(contrib, g.indptr[:-1])
+        g_near = np.zeros(self.n_samples, dtype=np.float64)
+        if g is not None:
+            if reps.size:
+                np.maximum.at(m_near, gather_rows(g.indptr, g.indices, reps), gather_rows(g.indptr, self.kvals, reps))
+            g_near = _csr_row_sums(g.indptr, np.maximum(self.kvals - m_near[g.indices], 0.0))
         m = None
         if self.exact:
             m = torch.zeros(self.n_samples, dtype=torch.float32, device=self.device)
             with torch.no_grad():
                 for r0 in range(0, reps.size, 256):
                     m = torch.maximum(m, self.kernel_rows(reps[r0 : r0 + 256]).max(0).values)
-        # exact gains of a state whose representatives are a subset of ``reps`` are still upper bounds
-        if self._bound_cache is not None and not np.any(self._bound_reps & ~rep_mask):
-            best_known = self._bound_cache.copy()
+        return KernelCoverState(self, m, m_near, g_near, self._inherited_bounds(m, m_near), rep_mask)
+
+    def _inherited_bounds(self, m: Any, m_near: np.ndarray) -> np.ndarray:
+        """Upper bounds of the new state's gains from the last state's exact gains (``inf`` without one).
+
+        A gain is ``sum_z max(0, k(y, z) - m(z))`` for the objective's max vector ``m`` (exact ``m``, or ``m_near``
+        for the sparse backend). The last state computed ``best_known(y)`` against some ``m_t <= m_old`` (its max
+        vector now), and ``max(0, k - m_new) <= max(0, k - m_t) + max(0, m_old - m_new)``, so
+        ``best_known(y) + sum_z max(0, m_old(z) - m_new(z))`` bounds the new gain: exact when the new
+        representatives include the old ones (the sum is 0), and still tight when a filter dropped a few of them.
+        """
+        last = self._last_state
+        if last is None:
+            return np.full(self.n_samples, np.inf)
+        if self.exact:
+            old, new = last.m.cpu().numpy(), m.cpu().numpy()
         else:
-            best_known = np.full(self.n_samples, np.inf)
-        return KernelCoverState(self, m, m_near, g_near, best_known, rep_mask)
+            old, new = last.m_near, m_near
+        drop = float(np.maximum(old.astype(np.float64) - new, 0.0).sum())
+        return last.best_known + (drop * (1.0 + 1e-6) + (1e-9 if drop else 0.0))
 
 
 class KernelCoverState(CoverageState):
@@ -267,7 +344,7 @@ class KernelCoverState(CoverageState):
         key = self._keys(np.arange(model.n_samples))
         self._heap = list(zip((-key).tolist(), model.priority.tolist(), range(model.n_samples)))
         heapq.heapify(self._heap)
-        model._bound_cache, model._bound_reps = self.best_known, self.rep_mask
+        model._last_state = self
 
     def _keys(self, idx: np.ndarray) -> np.ndarray:
         mod = self.model
@@ -290,7 +367,8 @@ class KernelCoverState(CoverageState):
             return mod.near_gains(idx, self.m_near)
         with torch.no_grad():
             K = self._flush(idx)
-            exact = (K - self.m[None, :]).clamp_(min=0.0).sum(1, dtype=torch.float64).cpu().numpy()
+            assert K is not None  # idx is not empty
+            exact = K.sub_(self.m[None, :]).clamp_(min=0.0).sum(1, dtype=torch.float64).cpu().numpy()
         near_true = mod.near_gains(idx, self._m_host())
         self.far_ub[idx] = np.maximum(exact - near_true, 0.0)
         return exact
@@ -359,6 +437,9 @@ class KernelCoverState(CoverageState):
     def commit(self, idx: int) -> None:
         mod = self.model
         g = mod.graph
+        if g is None:
+            self._commit_exact(idx)
+            return
         a, b = g.indptr[idx], g.indptr[idx + 1]
         cols, vals = g.indices[a:b], mod.kvals[a:b]
         inc = vals > self.m_near[cols]
@@ -371,7 +452,10 @@ class KernelCoverState(CoverageState):
             delta = np.maximum(kv - old, 0.0) - np.maximum(kv - new, 0.0)
             self.g_near -= np.bincount(ys, weights=delta, minlength=mod.n_samples)
             self.m_near[Z] = vals[inc]
-        if mod.exact:
+        self._commit_exact(idx)
+
+    def _commit_exact(self, idx: int) -> None:
+        if self.model.exact:
             self._pending.append(int(idx))  # applied to m with the next kernel product (see _flush)
         self.rep_mask[idx] = True
         self.version += 1
@@ -429,9 +513,17 @@ class MaxHerding(GreedyCoverageStrategy):
         point's far kernel mass give tight gain upper bounds, and exact kernel rows are computed on the fly only
         for the candidates that reach the top of the lazy heap. ``"sparse"``: the kernel truncated at
         ``k < truncation_tol`` (the objective is approximated, with per-pair error below ``truncation_tol``),
-        no dense work at all. ``"auto"``: dense up to ``sparse_threshold`` points, sparse above.
+        no dense work at all. ``"stored"``: the exact objective from the full n × n kernel matrix, computed once
+        per (features, kernel, σ, β) in one blockwise pass, stored in the disk cache (``cache_dir``) as a
+        memory-mapped float32 ``.npy`` (4 n² bytes: 10 GB at n = 50,000) and shared by every seed, round, filter
+        and process; an exact gain is then a read of one row instead of a product with the features. It pays off
+        on a CPU with a wide kernel (σ of the order of the typical distance), where the lazy bounds are loose and
+        thousands of gains are re-evaluated per pick. CPU only. ``"auto"``: dense up to ``sparse_threshold``
+        points, sparse above (never stored).
     truncation_tol : float, default=1e-3
     sparse_threshold : int, default=100_000
+    max_stored_points : int, default=60_000
+        Largest pool ``kernel_backend="stored"`` accepts (its matrix needs 4 n² bytes of disk and page cache).
     sparse_graph : {"exact", "ivf"}, default="exact"
         How the sparse kernel's neighbourhoods are found (``"ivf"`` is approximate, for very large pools).
     max_neighbors : int, optional
@@ -461,7 +553,8 @@ class MaxHerding(GreedyCoverageStrategy):
     Attributes
     ----------
     graph_source_ : str
-        Where the last near kernel came from: ``"disk"``, ``"built"`` (built and stored) or ``"uncached"``.
+        Where the last near kernel (or stored kernel matrix) came from: ``"disk"``, ``"built"`` (built and stored),
+        ``"uncached"``, or ``"memory"`` (the stored-kernel model this process already holds).
 
     References
     ----------
@@ -478,6 +571,7 @@ class MaxHerding(GreedyCoverageStrategy):
         kernel_backend: str = "auto",
         truncation_tol: float = 1e-3,
         sparse_threshold: int = 100_000,
+        max_stored_points: int = 60_000,
         sparse_graph: str = "exact",
         max_neighbors: Optional[int] = None,
         n_probe: int = 8,
@@ -493,9 +587,12 @@ class MaxHerding(GreedyCoverageStrategy):
         self.kernel = check_choice(kernel, KERNELS, "kernel")
         self.beta = check_positive(beta, "beta")
         self.normalize = check_choice(normalize, ("unit", "maxnorm", "none"), "normalize")
-        self.kernel_backend = check_choice(kernel_backend, ("auto", "dense", "sparse"), "kernel_backend")
+        self.kernel_backend = check_choice(kernel_backend, ("auto", "dense", "stored", "sparse"), "kernel_backend")
         self.truncation_tol = check_positive(truncation_tol, "truncation_tol")
         self.sparse_threshold = int(sparse_threshold)
+        if int(max_stored_points) < 1:
+            raise ValueError(f"max_stored_points must be a positive integer, got {max_stored_points}")
+        self.max_stored_points = int(max_stored_points)
         self.sparse_graph = check_choice(sparse_graph, ("exact", "ivf"), "sparse_graph")
         self.max_neighbors = max_neighbors
         self.n_probe = int(n_probe)
@@ -525,6 +622,8 @@ class MaxHerding(GreedyCoverageStrategy):
         backend = self.kernel_backend
         if backend == "auto":
             backend = "sparse" if X.shape[0] > self.sparse_threshold else "dense"
+        if backend == "stored":
+            return self._stored_model(X, priority, resolve_cache_dir(self.cache_dir) if disk else None)
         radius = truncation_radius(self.kernel, self.sigma, self.truncation_tol, self.beta)
         if self.kernel == "tophat":
             radius = self.sigma
@@ -571,6 +670,46 @@ class MaxHerding(GreedyCoverageStrategy):
             exact=exact, radius=radius, unit=unit, eval_batch=self.eval_batch,
             near_graph=near, row_sums=row_sums,
         )
+
+    def _stored_model(self, X: np.ndarray, priority: np.ndarray, root: Optional[Path]) -> KernelCoverModel:
+        n = X.shape[0]
+        if n > self.max_stored_points:
+            raise ValueError(
+                f"kernel_backend='stored' keeps the {n} x {n} kernel matrix ({4 * n * n / 1e9:.1f} GB); the pool "
+                f"exceeds max_stored_points={self.max_stored_points}: raise it if the disk and memory allow, or use "
+                "kernel_backend='dense' (exact, no matrix) or 'sparse'")
+
+        def fill(out: np.ndarray) -> Dict[str, np.ndarray]:
+            return {"row_sums": fill_kernel_matrix(X, self.kernel, self.sigma, self.beta, out, self.block_size)}
+
+        self.graph_source_ = "uncached"
+        memo_key = None
+        if root is not None and n >= self.disk_cache_min_points:
+            digest = features_digest(X)
+            params = {"kernel": self.kernel, "sigma": float(self.sigma), "beta": float(self.beta)}
+            memo_key = (str(root.resolve()), digest, json.dumps(params, sort_keys=True))
+            model = _STORED_MODELS.get(memo_key)
+            if model is not None:  # same process, same matrix: keep its gain bounds (they stay valid)
+                model.priority = priority
+                self.graph_source_ = "memory"
+                return model
+            got = load_or_build_matrix(
+                root, "maxherding_kernel", digest, params, (n, n), fill,
+                info={"n_samples": n, "n_features": X.shape[1], "block_size": self.block_size})
+            (matrix, side), self.graph_source_ = got.value, got.source
+        else:
+            matrix = np.empty((n, n), dtype=np.float32)
+            side = fill(matrix)
+        row_sums = side["row_sums"]
+        if row_sums.shape != (n,) or row_sums.dtype != np.float64 or not np.isfinite(row_sums).all():
+            raise ValueError("row_sums must be n finite float64 values")
+        model = KernelCoverModel(
+            X, self.kernel, self.sigma, self.beta, priority, "cpu", self.block_size, exact=True, radius=0.0,
+            unit=self.normalize == "unit", eval_batch=self.eval_batch, row_sums=row_sums, stored_kernel=matrix)
+        if memo_key is not None:
+            _STORED_MODELS.clear()  # one matrix per process at a time
+            _STORED_MODELS[memo_key] = model
+        return model
 
     def _select(
         self, features: np.ndarray, labeled_idx: np.ndarray, budget: int, rng: np.random.Generator, **context: Any

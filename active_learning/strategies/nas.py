@@ -302,9 +302,11 @@ class MaxHerdingNAS(NAS):
         NAS options (see :class:`NAS`) and :class:`~active_learning.strategies.maxherding.MaxHerding` options.
     """
 
+    base_class = MaxHerding
+
     def __init__(self, sigma: float, **params: Any) -> None:
         nas = _nas_params(params)
-        super().__init__(MaxHerding(sigma, **params), **nas)
+        super().__init__(self.base_class(sigma, **params), **nas)
 
 
 @register_strategy("coreset_nas", base="coreset", emphasis=True)

@@ -5,7 +5,8 @@
 Tables (between ``<!-- table:NAME -->`` markers):
 
 * ``nas-cifar10n-pairs``: noise-aware strategy minus its base at every budget (1..5 samples per class), paired by
-  seed (NPC − ProbCover, weighted NPC − ProbCover, Coreset+NAS − Coreset), per noise setting and filter;
+  seed (NPC − ProbCover, weighted NPC − ProbCover, MaxHerding+NAS − MaxHerding, Coreset+NAS − Coreset), per noise
+  setting and filter (``figures.py`` draws the same differences);
 * ``nas-cifar10n-filters``: how close CrossValidation and LowBudgetAUM come to the ideal filter: NPC's test accuracy
   at 5 samples per class with each filter, and the filters' precision / recall of the clean class there;
 * ``nas-cifar10n-final``: final-budget test accuracy of every strategy (mean ± std over seeds).
@@ -18,11 +19,11 @@ from typing import Dict
 
 import numpy as np
 
-from active_learning.plotting import load_results, paired_difference_markdown, summary_markdown
+from active_learning.plotting import NAS_PAIRS, load_results, paired_difference_markdown, summary_markdown
 from active_learning.report import tables_main
 
 ROOT = Path(__file__).resolve().parents[2]
-PAIRS = [("npc", "probcover"), ("weighted_npc", "probcover"), ("coreset_nas", "coreset"), ("maxherding_nas", "maxherding")]
+PAIRS = list(NAS_PAIRS)  # the pairs of the figures (benchmarks/cifar10n/figures.py)
 FILTERS = ("ideal", "cv", "aum")
 
 
@@ -46,7 +47,11 @@ def filters_table(df) -> str:
 
 
 def tables(results_dir: Path) -> Dict[str, str]:
-    df = load_results(results_dir, "cifar10n")
+    return tables_of(load_results(results_dir, "cifar10n"))
+
+
+def tables_of(df) -> Dict[str, str]:
+    """The marked tables of a loaded results table (``notebooks/nas_cifar10n.ipynb`` shows them)."""
     spc = [str(k) for k in range(1, int(df["round"].max()) + 2)]
     return {
         "nas-cifar10n-pairs": paired_difference_markdown(df, PAIRS, "accuracy", x_labels=spc),
