@@ -368,7 +368,11 @@ class KernelCoverState(CoverageState):
         with torch.no_grad():
             K = self._flush(idx)
             assert K is not None  # idx is not empty
-            exact = K.sub_(self.m[None, :]).clamp_(min=0.0).sum(1, dtype=torch.float64).cpu().numpy()
+            K = K.sub_(self.m[None, :]).clamp_(min=0.0)
+            # stored rows: a float32 (cascade) sum, 4-9x faster on a CPU than a float64 one, error ~1e-7 relative
+            # (covered by the bounds' slack); computed rows keep the float64 sum
+            sums = K.sum(1) if mod.stored is not None else K.sum(1, dtype=torch.float64)
+            exact = sums.double().cpu().numpy()
         near_true = mod.near_gains(idx, self._m_host())
         self.far_ub[idx] = np.maximum(exact - near_true, 0.0)
         return exact
