@@ -62,7 +62,6 @@ cifar10n-annotators: install  ## ActiveLab methods with CIFAR-10N's real workers
 
 cifar10n: install  ## NAS on CIFAR-10 / CIFAR-10N (EfficientNet-Lite0 features; 6 noise settings x 3 filters x 2 training sets x 10 strategies x 5 seeds) and its paper figures
 	$(RUN) cifar10n
-	$(PYTHON) benchmarks/cifar10n/figures.py --results-dir $(RESULTS_DIR)
 
 cifar100: install  ## NAS on CIFAR-100 / CIFAR-100N (SimCLR features: `make simclr DATASET=cifar100` on a GPU, or your checkpoint)
 	$(RUN) cifar100
@@ -72,7 +71,6 @@ clothing1m: install  ## NAS on a 100,000-image Clothing1M subset (DINOv2 feature
 
 figures: install  ## redraw every figure from results/ and execute the notebooks in place
 	$(PYTHON) -m active_learning figures wall_robot wall_robot_complete wall_robot_single_annotator wall_robot_single_vs_multi nas_sphere_clusters cifar10h cifar10n_annotators cifar10n --results-dir $(RESULTS_DIR)
-	$(PYTHON) benchmarks/cifar10n/figures.py --results-dir $(RESULTS_DIR)
 	AL_RESULTS_DIR=$(if $(filter results,$(RESULTS_DIR)),../results,$(abspath $(RESULTS_DIR))) $(PYTHON) notebooks/execute.py notebooks/wall_robot.ipynb notebooks/wall_robot_extras.ipynb notebooks/real_annotators.ipynb notebooks/nas_cifar10n.ipynb
 
 report: install  ## one self-contained HTML page (+ Markdown) of every benchmark in $(RESULTS_DIR)/: figures, final-round tables, deviations, provenance

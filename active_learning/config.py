@@ -56,7 +56,7 @@ TOP_LEVEL_KEYS = {"name", "task", "description", "dataset", "data", "loop", "see
 MODEL_KEYS = {"methods", "ensemble", "params"}
 METHOD_KEYS = {"name", "method", "params", "loop"}
 VARIANT_KEYS = {"name", "dataset", "data", "loop"}
-FIGURE_KEYS = {"metrics", "columns"}
+FIGURE_KEYS = {"metrics", "columns", "script"}
 #: What the panel columns of a benchmark figure can split by (``figure.columns``).
 FIGURE_COLUMNS = ("model", "variant")
 #: Names that become folder names (benchmark, variant, model, method): letters, digits, ``_``, ``-``, ``.``.
@@ -508,6 +508,11 @@ def validate_structure(config: Any, where: str = "config") -> None:
                     f"{where}: figure.metrics: unknown metric(s) {unknown} for task {config['task']!r}; "
                     f"the task records {known}"
                 )
+        if "script" in figure:
+            script = figure["script"]
+            if not isinstance(script, str) or not script.endswith(".py") or "/" in script or "\\" in script:
+                raise ConfigError(f"{where}: figure.script must be the file name of a .py script in the benchmark's "
+                                  f"folder (with a write_figures(results_dir, out_dir) function), got {_show(script)}")
         if "columns" in figure:
             columns = figure["columns"]
             if columns not in FIGURE_COLUMNS:

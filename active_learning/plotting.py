@@ -336,28 +336,50 @@ def plot_benchmark(
     return fig
 
 
+def _script_figures(benchmark: str, folder: Optional[Path], script: str, results_dir: "str | Path",
+                    out_dir: "str | Path | None") -> List[Path]:
+    """The figures of a benchmark whose config names its own figure script (``figure: {script: figures.py}``)."""
+    import importlib.util
+
+    path = (folder or Path(".")) / script
+    if not path.is_file():
+        raise FileNotFoundError(f"{benchmark}: figure script {path} does not exist; fix figure.script in its config")
+    spec = importlib.util.spec_from_file_location(f"_al_figures_{benchmark}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "write_figures", None)):
+        raise AttributeError(f"{path} has no write_figures(results_dir, out_dir) function")
+    return list(module.write_figures(Path(results_dir), None if out_dir is None else Path(out_dir)))
+
+
 def make_figures(
     benchmark: str, results_dir: "str | Path" = "results", out_dir: "str | Path | None" = None, figure: Optional[Dict[str, Any]] = None
 ) -> List[Path]:
     """Draw ``benchmark``'s figure from ``results_dir`` into ``out_dir`` (default ``<results>/<benchmark>/figures``).
 
-    ``figure`` is the config's ``figure:`` block (metrics and what the panel columns split by); by default it is
-    read from the benchmark's YAML.
+    ``figure`` is the config's ``figure:`` block (metrics and what the panel columns split by, or ``script``: a
+    script of the benchmark's folder whose ``write_figures(results_dir, out_dir)`` draws the benchmark's own
+    figures instead); by default it is read from the benchmark's YAML.
     """
     import matplotlib.pyplot as plt
 
     import textwrap
 
     description = benchmark
+    folder: Optional[Path] = None
     try:
-        from .config import load_config
+        from .config import find_benchmark, load_config
 
         config = load_config(benchmark)
+        folder = find_benchmark(benchmark).parent
         description = str(config.get("description") or benchmark)
         if figure is None:
             figure = config.get("figure") or {}
     except ValueError:
         figure = figure or {}
+    if figure.get("script"):
+        return _script_figures(benchmark, folder, str(figure["script"]), results_dir, out_dir)
     df = load_results(results_dir, benchmark)
     heading = textwrap.fill(f"{description} (mean ± 1 std over seeds)", 90)
     out = Path(out_dir) if out_dir is not None else Path(results_dir) / benchmark / "figures"

@@ -113,3 +113,21 @@ def test_cifar10n_figures_script_draws_every_figure(small_results, tmp_path):
     from active_learning.report import png_description
 
     assert "95 % CI" in png_description(tmp_path / "cifar10n_nas_vs_base_clean.png")  # the report's caption
+
+
+def test_make_figures_runs_the_benchmarks_figure_script(small_results, tmp_path):
+    """``figure: {script: figures.py}`` in cifar10n.yaml: the runner's / ``figures`` command's figures are the script's."""
+    from active_learning.plotting import make_figures
+
+    paths = make_figures("cifar10n", small_results, out_dir=tmp_path)
+    assert sorted(p.name for p in paths) == sorted(p.name for p in tmp_path.glob("*.png"))
+    assert "cifar10n_nas_vs_base_clean.png" in {p.name for p in paths}
+
+
+def test_figure_script_must_be_a_file_of_the_benchmark_folder():
+    from active_learning.config import ConfigError, load_config, validate_structure
+
+    config = load_config("cifar10n")
+    config["figure"] = {"script": "../elsewhere/figures.py"}
+    with pytest.raises(ConfigError, match="figure.script"):
+        validate_structure(config, where="cifar10n")

@@ -16,7 +16,8 @@ Writes into ``<results-dir>/cifar10n/figures/`` (or ``--out-dir``), from whateve
   filters per round on NPC's labeled sets, with the clean fraction of those sets (the precision of keeping every
   label).
 
-A training setting without results gets no figures. ``make cifar10n`` runs this after the benchmark; ``make
+A training setting without results gets no figures. The runner draws them after ``make cifar10n`` (the config's
+``figure: {script: figures.py}``), and ``make
 figures`` redraws them. ``notebooks/nas_cifar10n.ipynb`` shows the same figures with the tables of
 ``report_tables.py``.
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
@@ -121,23 +122,34 @@ def draw(df: pd.DataFrame, spc: Optional[Sequence[float]] = None) -> Dict[str, T
     return figures
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def write_figures(results_dir: Path, out_dir: Optional[Path] = None) -> List[Path]:
+    """Draw every figure the results allow into ``out_dir`` (default ``<results_dir>/cifar10n/figures``).
+
+    Called by the runner and ``python -m active_learning figures cifar10n`` (the config's ``figure.script``).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    df = load_results(results_dir, BENCHMARK)
+    out = out_dir if out_dir is not None else results_dir / BENCHMARK / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, (fig, caption) in draw(df, samples_per_class(results_dir, BENCHMARK)).items():
+        fig.savefig(out / name, dpi=110, metadata={"Description": caption})  # the report's caption
+        plt.close(fig)
+        paths.append(out / name)
+    return paths
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: <results-dir>/cifar10n/figures")
     args = parser.parse_args(argv)
-    df = load_results(args.results_dir, BENCHMARK)
-    out = args.out_dir if args.out_dir is not None else args.results_dir / BENCHMARK / "figures"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, (fig, caption) in draw(df, samples_per_class(args.results_dir, BENCHMARK)).items():
-        fig.savefig(out / name, dpi=110, metadata={"Description": caption})  # the report's caption
-        plt.close(fig)
-        print(f"figure: {out / name}")
+    for path in write_figures(args.results_dir, args.out_dir):
+        print(f"figure: {path}")
 
 
 if __name__ == "__main__":
