@@ -667,6 +667,17 @@ def paired_differences(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]] = NAS_
     return pd.concat(frames, ignore_index=True)
 
 
+def significant_difference(values: Any) -> bool:
+    """Whether paired differences (one per seed) differ from zero by the rule of the tables' **bold**: at least two
+    values (NaN left out) and ``|mean| > 2 · std / √n`` (sample std, ddof = 1), i.e. the mean exceeds twice its
+    standard error (:func:`paired_difference_markdown`, ``benchmarks/cifar10n/report_tables.py``)."""
+    array = np.asarray(values, dtype=float).ravel()
+    array = array[~np.isnan(array)]
+    if array.size < 2:
+        return False
+    return bool(abs(float(array.mean())) > 2 * float(array.std(ddof=1)) / np.sqrt(array.size))
+
+
 def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]], metric: str = "accuracy",
                                x_labels: Optional[Sequence[str]] = None) -> str:
     """A Markdown table of ``method − base`` per variant and round, paired by seed (:func:`paired_differences`):
@@ -703,7 +714,7 @@ def paired_difference_markdown(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]
                     continue
                 mean, std = float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
                 text = f"{mean:+.3f} ± {std:.3f}"
-                cells.append(f"**{text}**" if values.size > 1 and abs(mean) > 2 * std / np.sqrt(values.size) else text)
+                cells.append(f"**{text}**" if significant_difference(values) else text)
             lines.append(f"| {name} | {method} − {base} | " + " | ".join(cells) + f" | {len(diff)} |")
     return "\n".join(lines)
 

@@ -621,13 +621,13 @@ class MaxHerding(GreedyCoverageStrategy):
         return self._prepare(features, rng, disk=True)
 
     def _prepare(self, features: np.ndarray, rng: np.random.Generator, disk: bool) -> KernelCoverModel:
-        X = normalize_features(features, self.normalize)
-        priority = tiebreak_priority(X.shape[0], rng)
+        priority = tiebreak_priority(features.shape[0], rng)
         backend = self.kernel_backend
         if backend == "auto":
-            backend = "sparse" if X.shape[0] > self.sparse_threshold else "dense"
+            backend = "sparse" if features.shape[0] > self.sparse_threshold else "dense"
         if backend == "stored":
-            return self._stored_model(X, priority, resolve_cache_dir(self.cache_dir) if disk else None)
+            return self._stored_model(features, priority, resolve_cache_dir(self.cache_dir) if disk else None)
+        X = normalize_features(features, self.normalize)
         radius = truncation_radius(self.kernel, self.sigma, self.truncation_tol, self.beta)
         if self.kernel == "tophat":
             radius = self.sigma
@@ -675,21 +675,29 @@ class MaxHerding(GreedyCoverageStrategy):
             near_graph=near, row_sums=row_sums,
         )
 
-    def _stored_model(self, X: np.ndarray, priority: np.ndarray, root: Optional[Path]) -> KernelCoverModel:
-        n = X.shape[0]
+    def _stored_model(self, features: np.ndarray, priority: np.ndarray, root: Optional[Path]) -> KernelCoverModel:
+        n = features.shape[0]
         if n > self.max_stored_points:
             raise ValueError(
                 f"kernel_backend='stored' keeps the {n} x {n} kernel matrix ({4 * n * n / 1e9:.1f} GB); the pool "
                 f"exceeds max_stored_points={self.max_stored_points}: raise it if the disk and memory allow, or use "
                 "kernel_backend='dense' (exact, no matrix) or 'sparse'")
 
+        normalized: List[np.ndarray] = []
+
+        def unit_features() -> np.ndarray:
+            if not normalized:
+                normalized.append(normalize_features(features, self.normalize))
+            return normalized[0]
+
         def fill(out: np.ndarray) -> Dict[str, np.ndarray]:
-            return {"row_sums": fill_kernel_matrix(X, self.kernel, self.sigma, self.beta, out, self.block_size)}
+            return {"row_sums": fill_kernel_matrix(unit_features(), self.kernel, self.sigma, self.beta, out,
+                                                   self.block_size)}
 
         self.graph_source_ = "uncached"
         memo_key = None
         if root is not None and n >= self.disk_cache_min_points:
-            digest = features_digest(X)
+            digest = _normalized_digest(features, self.normalize, unit_features)
             params = {"kernel": self.kernel, "sigma": float(self.sigma), "beta": float(self.beta)}
             memo_key = (str(root.resolve()), digest, json.dumps(params, sort_keys=True))
             model = _STORED_MODELS.get(memo_key)
@@ -699,7 +707,7 @@ class MaxHerding(GreedyCoverageStrategy):
                 return model
             got = load_or_build_matrix(
                 root, "maxherding_kernel", digest, params, (n, n), fill,
-                info={"n_samples": n, "n_features": X.shape[1], "block_size": self.block_size})
+                info={"n_samples": n, "n_features": features.shape[1], "block_size": self.block_size})
             (matrix, side), self.graph_source_ = got.value, got.source
         else:
             matrix = np.empty((n, n), dtype=np.float32)
@@ -708,7 +716,7 @@ class MaxHerding(GreedyCoverageStrategy):
         if row_sums.shape != (n,) or row_sums.dtype != np.float64 or not np.isfinite(row_sums).all():
             raise ValueError("row_sums must be n finite float64 values")
         model = KernelCoverModel(
-            X, self.kernel, self.sigma, self.beta, priority, "cpu", self.block_size, exact=True, radius=0.0,
+            features, self.kernel, self.sigma, self.beta, priority, "cpu", self.block_size, exact=True, radius=0.0,
             unit=self.normalize == "unit", eval_batch=self.eval_batch, row_sums=row_sums, stored_kernel=matrix)
         if memo_key is not None:
             _STORED_MODELS.clear()  # one matrix per process at a time
@@ -725,6 +733,21 @@ class MaxHerding(GreedyCoverageStrategy):
         state = model.init_state(local_labeled)
         picks = greedy_picks(state, unlabeled_mask(sub.size, local_labeled), budget)
         return sub[picks]
+
+
+#: (sha256 of the raw features, normalisation) -> sha256 of the normalised features, for the last stored-kernel
+#: call: the loop passes the same features every round, so they are normalised once per job (hashing the raw
+#: array is several times cheaper than normalising it).
+_FEATURE_DIGEST: Dict[Tuple[str, str], str] = {}
+
+
+def _normalized_digest(features: np.ndarray, normalize: str, unit_features: Any) -> str:
+    key = (features_digest(features), normalize)
+    if key not in _FEATURE_DIGEST:
+        digest = features_digest(unit_features())
+        _FEATURE_DIGEST.clear()
+        _FEATURE_DIGEST[key] = digest
+    return _FEATURE_DIGEST[key]
 
 
 def _near_to_arrays(value: Tuple[SparseGraph, Optional[np.ndarray]], exact: bool) -> Dict[str, np.ndarray]:
