@@ -292,12 +292,18 @@ def check_typed_settings(where: str, settings: Mapping[str, Any], hints: Mapping
 def accepted_parameters(factory: Any) -> Tuple[List[str], bool]:
     """Keyword names ``factory`` (a class or function) accepts, and whether it also takes arbitrary ``**kwargs``
     (names forwarded through ``**params`` to a base class's ``__init__`` are followed along the MRO)."""
+    own, own_open = _signature_chain_parameters(factory)
     wrapped = getattr(factory, "base_class", None) if inspect.isclass(factory) else None
-    if inspect.isclass(wrapped):
-        # a wrapper forwarding **params to the class it wraps (the NAS strategies' ``base_class``): both sets of names
-        own, own_open = accepted_parameters(type("_Own", (factory,), {"base_class": None}))
-        base, base_open = accepted_parameters(wrapped)
-        return own + [n for n in base if n not in own], own_open and base_open
+    if not inspect.isclass(wrapped):
+        return own, own_open
+    # a wrapper forwarding **params to the class it wraps (the NAS strategies' ``base_class``): both sets of names
+    base, base_open = accepted_parameters(wrapped)
+    return own + [n for n in base if n not in own], own_open and base_open
+
+
+def _signature_chain_parameters(factory: Any) -> Tuple[List[str], bool]:
+    """:func:`accepted_parameters` of ``factory`` itself: its signature, then its bases' ``__init__`` while each
+    forwards ``**kwargs``."""
     targets: List[Any] = [factory]
     if inspect.isclass(factory):
         targets = [klass.__dict__["__init__"] for klass in factory.__mro__ if "__init__" in klass.__dict__]

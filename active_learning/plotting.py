@@ -817,6 +817,19 @@ def _band(ax: Any, xs: np.ndarray, mean: np.ndarray, half: np.ndarray, colour: A
         ax.fill_between(xs, mean - half, mean + half, color=colour, alpha=alpha, lw=0)
 
 
+def _draw_curve(ax: Any, curve: pd.DataFrame, x_values: Optional[Sequence[float]], key: str, style: Dict[str, Any],
+                alpha: float, lines: Dict[str, Any], seeds: Dict[str, List[int]]) -> Tuple[np.ndarray, np.ndarray]:
+    """One mean curve of :func:`seed_summary` rows (sorted by round) with its band; its line and seed count are
+    recorded under the legend entry ``key``. Returns the mean and the band's half-width."""
+    xs = _x_positions(curve["round"], x_values)
+    mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
+    (line,) = ax.plot(xs, mean, **style)
+    _band(ax, xs, mean, half, style["color"], alpha)
+    lines.setdefault(key, line)
+    seeds.setdefault(key, []).append(int(curve["n"].max()))
+    return mean, half
+
+
 def _no_results(ax: Any) -> None:
     ax.text(0.5, 0.5, "no results", transform=ax.transAxes, ha="center", va="center", color="0.45", fontsize=9)
 
@@ -922,12 +935,7 @@ def plot_curve_grid(
                 curve = panel[panel.method == name].sort_values("round")
                 if curve.empty:
                     continue
-                xs = _x_positions(curve["round"], x_values)
-                mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
-                (line,) = ax.plot(xs, mean, **styles[name])
-                _band(ax, xs, mean, half, styles[name]["color"], 0.10)
-                lines.setdefault(name, line)
-                seeds.setdefault(name, []).append(int(curve["n"].max()))
+                _draw_curve(ax, curve, x_values, name, styles[name], 0.10, lines, seeds)
     ticks = x_values if x_values is not None else sorted(data["round"].unique())
     _label_panels(axes, row_values, col_values, rows, columns, METRIC_LABELS.get(metric, metric), x_label or "Round", ticks)
     handles = {f"{factor_label('method', name)} ({_seed_count(seeds[name])})": lines[name] for name in names if name in lines}
@@ -1018,12 +1026,8 @@ def plot_paired_differences(
                 curve = panel[panel.pair == key].sort_values("round")
                 if curve.empty:
                     continue
-                xs = _x_positions(curve["round"], x_values)
-                mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
-                (line,) = ax.plot(xs, mean, marker=markers[k % len(markers)], ms=4, **styles[key])
-                _band(ax, xs, mean, half, styles[key]["color"], 0.15)
-                lines.setdefault(key, line)
-                seeds.setdefault(key, []).append(int(curve["n"].max()))
+                style = {**styles[key], "marker": markers[k % len(markers)], "ms": 4}
+                mean, half = _draw_curve(ax, curve, x_values, key, style, 0.15, lines, seeds)
                 wide = curve["n"].to_numpy() >= 3
                 extent += [*mean[np.isfinite(mean)], *(mean - half)[wide & np.isfinite(half)],
                            *(mean + half)[wide & np.isfinite(half)]]
@@ -1138,15 +1142,11 @@ def plot_filter_quality(
                     curve = panel[(panel.method == name) & (panel.metric == metric)].sort_values("round")
                     if curve.empty:
                         continue
-                    xs = _x_positions(curve["round"], x_values)
-                    mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
-                    colour = styles[name]["color"]
-                    (line,) = ax.plot(xs, mean, color=colour, lw=1.6, linestyle=linestyles[k % 4], marker=markers[k % 4], ms=4)
-                    _band(ax, xs, mean, half, colour, 0.12)
                     what = METRIC_LABELS.get(metric, metric).replace("Noise filter ", "").replace(" (clean class)", "")
                     key = what[0].upper() + what[1:] if len(names) == 1 else f"{_short_name(name)}: {what}"
-                    lines.setdefault(key, line)
-                    seeds.setdefault(key, []).append(int(curve["n"].max()))
+                    style = {"color": styles[name]["color"], "lw": 1.6, "linestyle": linestyles[k % 4],
+                             "marker": markers[k % 4], "ms": 4}
+                    _draw_curve(ax, curve, x_values, key, style, 0.12, lines, seeds)
             clean = panel[panel.metric == "true_noise_ratio"].sort_values("round")
             if len(clean):
                 xs = _x_positions(clean["round"], x_values)

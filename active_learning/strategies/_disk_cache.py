@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 import warnings
 import zipfile
@@ -39,7 +38,7 @@ from typing import Any, Callable, Dict, Generic, Mapping, Optional, Tuple, TypeV
 
 import numpy as np
 
-from ..utils.io import atomic_write, atomic_write_json, file_digest, package_versions, read_keyed_sidecar, to_jsonable
+from ..utils.io import atomic_path, atomic_write, atomic_write_json, file_digest, package_versions, read_keyed_sidecar, to_jsonable
 from ._graph import SparseGraph
 
 #: Bumped whenever the stored arrays or their meaning change (part of every key).
@@ -377,24 +376,12 @@ def load_or_build_matrix(
     target = matrix_path(root, key)
 
     def build() -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-        root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=root)
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
             extras = fill(out)
             out.flush()
             del out
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
             digest = file_digest(tmp, "sha256")
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
         _VERIFIED_MATRICES[_stat_key(target)] = digest
         side = {**extras, "matrix_sha256": np.array(digest), "matrix_bytes": np.array(target.stat().st_size)}
         return np.load(target, mmap_mode="r"), side

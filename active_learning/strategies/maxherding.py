@@ -53,9 +53,9 @@ from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_blo
 
 KERNELS = ("rbf", "tophat", "student_t", "laplace", "cauchy")
 
-#: The last stored-kernel model of this process (``kernel_backend="stored"``), by (cache folder, features, kernel):
-#: later rounds and jobs in the same worker reuse its memory map and its lazy-greedy bounds.
-_STORED_MODELS: Dict[Tuple[str, str, str], "KernelCoverModel"] = {}
+#: The last stored-kernel model of this process (``kernel_backend="stored"``), by (cache folder, digest of the raw
+#: features, normalisation, kernel): later rounds and jobs in the same worker reuse its memory map and its bounds.
+_STORED_MODELS: Dict[Tuple[str, str, str, str], "KernelCoverModel"] = {}
 
 
 def kernel_from_sqdist(d2: torch.Tensor, kernel: str, sigma: float, beta: float = 0.5) -> torch.Tensor:
@@ -697,16 +697,17 @@ class MaxHerding(GreedyCoverageStrategy):
         self.graph_source_ = "uncached"
         memo_key = None
         if root is not None and n >= self.disk_cache_min_points:
-            digest = _normalized_digest(features, self.normalize, unit_features)
             params = {"kernel": self.kernel, "sigma": float(self.sigma), "beta": float(self.beta)}
-            memo_key = (str(root.resolve()), digest, json.dumps(params, sort_keys=True))
+            # keyed by the raw features (hashing them is several times cheaper than normalising them), so that later
+            # rounds and jobs of this process normalise nothing
+            memo_key = (str(root.resolve()), features_digest(features), self.normalize, json.dumps(params, sort_keys=True))
             model = _STORED_MODELS.get(memo_key)
             if model is not None:  # same process, same matrix: keep its gain bounds (they stay valid)
                 model.priority = priority
                 self.graph_source_ = "memory"
                 return model
             got = load_or_build_matrix(
-                root, "maxherding_kernel", digest, params, (n, n), fill,
+                root, "maxherding_kernel", features_digest(unit_features()), params, (n, n), fill,
                 info={"n_samples": n, "n_features": features.shape[1], "block_size": self.block_size})
             (matrix, side), self.graph_source_ = got.value, got.source
         else:
@@ -733,21 +734,6 @@ class MaxHerding(GreedyCoverageStrategy):
         state = model.init_state(local_labeled)
         picks = greedy_picks(state, unlabeled_mask(sub.size, local_labeled), budget)
         return sub[picks]
-
-
-#: (sha256 of the raw features, normalisation) -> sha256 of the normalised features, for the last stored-kernel
-#: call: the loop passes the same features every round, so they are normalised once per job (hashing the raw
-#: array is several times cheaper than normalising it).
-_FEATURE_DIGEST: Dict[Tuple[str, str], str] = {}
-
-
-def _normalized_digest(features: np.ndarray, normalize: str, unit_features: Any) -> str:
-    key = (features_digest(features), normalize)
-    if key not in _FEATURE_DIGEST:
-        digest = features_digest(unit_features())
-        _FEATURE_DIGEST.clear()
-        _FEATURE_DIGEST[key] = digest
-    return _FEATURE_DIGEST[key]
 
 
 def _near_to_arrays(value: Tuple[SparseGraph, Optional[np.ndarray]], exact: bool) -> Dict[str, np.ndarray]:

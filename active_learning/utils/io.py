@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -11,7 +12,7 @@ import subprocess
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -35,14 +36,17 @@ def _current_umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, write: "Any") -> None:
-    """Write ``path`` atomically: ``write(handle)`` into a temporary file of the same folder, fsync, rename."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> "Iterator[Path]":
+    """Yield a temporary path in ``path``'s folder to write; on success fsync it, give it the usual permissions and
+    rename it to ``path`` (atomic); on any error remove it. For writers that need a path (e.g. a memory map)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
+        yield tmp
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the usual file permissions
         os.replace(tmp, path)
@@ -52,6 +56,12 @@ def atomic_write(path: Path, write: "Any") -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write(path: Path, write: "Any") -> None:
+    """Write ``path`` atomically: ``write(handle)`` into a temporary file of the same folder, fsync, rename."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
 
 
 class _HashingWriter:
