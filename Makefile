@@ -28,8 +28,8 @@ test: install  ## fast test suite (what CI runs)
 test-all: install  ## every test, slow ones included
 	$(PYTHON) -m pytest -q
 
-lint: install  ## ruff and mypy on the package (what CI runs; configured in pyproject.toml)
-	$(VENV)/bin/ruff check active_learning
+lint: install  ## ruff on the package, benchmarks and tests, mypy on the package (what CI runs; configured in pyproject.toml)
+	$(VENV)/bin/ruff check active_learning benchmarks tests
 	$(VENV)/bin/mypy active_learning
 
 list: install

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any, Dict
 
-import numpy as np
 import pytest
 
 from active_learning.datasets import TabularDataset, load

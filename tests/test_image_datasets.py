@@ -177,7 +177,6 @@ def test_cifar100n_fine_and_coarse(tmp_path, monkeypatch):
 
 def test_read_human_file_real_format_with_lists(tmp_path):
     path = tmp_path / "h.pt"
-    import torch
 
     torch.save({"clean_label": np.arange(4, dtype=np.int64), "clean_coarse_label": [1, 2, 3, 4]}, path)
     out = cifar_n.read_human_file(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from active_learning.noise_filters import NoiseFilter, get_filter
+from active_learning.noise_filters import NoiseFilter
 from active_learning.oracle import NoisyOracle
 from active_learning.strategies import NAS, Coreset, MaxHerding, ProbCover, get_strategy, split_budget
 

@@ -107,7 +107,7 @@ def _sparse_table():
 
 def test_sparse_draws_only_real_pairs_each_once_until_exhausted():
     table = _sparse_table()
-    truth = {(e, a): l for e, a, l in table.itertuples(index=False)}
+    truth = {(e, a): label for e, a, label in table.itertuples(index=False)}
     source = SparseAnnotations(table, 5, 3)
     assert source.available.tolist() == [3, 1, 2, 4, 0] and source.n_annotators == 6
     store = AnnotationStore(5)
@@ -124,8 +124,8 @@ def test_sparse_draws_only_real_pairs_each_once_until_exhausted():
     frame = store.to_frame()
     assert not frame.duplicated(["example", "annotator"]).any()
     assert len(frame) == len(table)
-    for e, a, l in frame[["example", "annotator", "label"]].itertuples(index=False):
-        assert truth[(e, a)] == l  # only real (example, annotator) pairs, with their real label
+    for e, a, label in frame[["example", "annotator", "label"]].itertuples(index=False):
+        assert truth[(e, a)] == label  # only real (example, annotator) pairs, with their real label
     for example in (0, 4):
         with pytest.raises(ValueError, match=f"example {example} has no label left"):
             source.draw(np.array([example]), store, rng)

@@ -8,7 +8,6 @@ import pytest
 from active_learning.oracle import NoisyOracle
 from active_learning.noise_filters import get_filter
 from active_learning.strategies import (
-    STRATEGIES,
     Coreset,
     MaxHerding,
     ProbCover,

@@ -57,11 +57,11 @@ def test_suggestion_respects_label_limits_and_new_only():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda l, f: (l.assign(label=l["label"] + 5), f), "outside"),
-        (lambda l, f: (l.assign(example=l["example"] + 1000), f), "example outside"),
-        (lambda l, f: (pd.concat([l, l.iloc[:1]]), f), "duplicate"),
-        (lambda l, f: (l.drop(columns=["annotator"]), f), "missing column"),
-        (lambda l, f: (l, np.where(np.arange(f.size).reshape(f.shape) == 3, np.nan, f)), "NaN"),
+        (lambda labels, f: (labels.assign(label=labels["label"] + 5), f), "outside"),
+        (lambda labels, f: (labels.assign(example=labels["example"] + 1000), f), "example outside"),
+        (lambda labels, f: (pd.concat([labels, labels.iloc[:1]]), f), "duplicate"),
+        (lambda labels, f: (labels.drop(columns=["annotator"]), f), "missing column"),
+        (lambda labels, f: (labels, np.where(np.arange(f.size).reshape(f.shape) == 3, np.nan, f)), "NaN"),
     ],
 )
 def test_bad_inputs_fail_with_one_clear_message(change, message):
