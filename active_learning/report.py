@@ -20,6 +20,7 @@ Command line: ``python -m active_learning report [--results-dir results] [--out-
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import os
@@ -896,10 +897,11 @@ def build_report(
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     commit = repo.get("commit")
     repo_line = f"`{commit}`" + (" (dirty worktree)" if repo.get("dirty") else "") if commit else "not a git checkout"
+    shown = results.resolve()
+    with contextlib.suppress(ValueError):  # a committed page names `results`, not this machine's absolute path
+        shown = shown.relative_to(Path.cwd().resolve())
     page.heading(1, "Benchmark report", anchor="top")
-    page.para(
-        f"Generated {generated} from `{results.resolve().as_posix()}` · repository commit {repo_line}", cls="meta"
-    )
+    page.para(f"Generated {generated} from `{shown.as_posix()}` · repository commit {repo_line}", cls="meta")
     page.para(
         "Every number below is read back from the per-seed arrays and their sidecars (verified as a rerun verifies "
         "them); the figures are the ones already drawn in `<benchmark>/figures/`, not redrawn. Each benchmark "
