@@ -11,7 +11,8 @@
   :class:`ResultsIntegrityWarning` that names the file and the problem. Sidecars written before digests were
   recorded are verified without them.
 * Resume: a verified job whose sidecar has the same config hash is skipped; a killed run loses only the jobs that
-  were still running.
+  were still running. Only unfinished jobs are validated against their data (files, features, budgets), so a
+  finished grid (a fresh clone with committed results) loads no dataset and extracts no features.
 * Cells: the seeds of one (variant, model, method) *cell* form one curve, so they must share one config (apart
   from the seed) and one code version (the digest of the package's Python source, ``"code"`` in the sidecar;
   for older sidecars computed from their git commit). Results in a cell made with another config, or finished
@@ -687,7 +688,12 @@ def run_grid(
     _check_grid(config, jobs)
     _check_backend(backend, scheduler)
     task = get_task(config["task"])
-    task.validate(jobs, data)
+    # Validate (data files, features, budgets) the jobs not finished yet, before anything is written: a grid whose
+    # results are all there (a fresh clone with committed results) skips every job without loading the dataset or
+    # extracting features. The plan below checks the results again under the lock.
+    pending = [job for job in jobs if _check_job(job, results_dir).status != "done"]
+    if pending:
+        task.validate(pending, data)
     bench_dir = Path(results_dir) / config["name"]
     _check_results_dir(bench_dir)
 

@@ -181,6 +181,28 @@ def test_noisy_single_annotator_task_runs_in_the_same_runner(tmp_path):
     assert again.ran and np.array_equal(selected, np.load(tmp_path / "again" / "nas_toy" / "one_nn" / "npc" / "selected_seed0.npy"))
 
 
+def test_a_finished_grid_loads_no_data_and_an_unfinished_one_validates_what_will_run(tmp_path, monkeypatch):
+    """A fresh clone with committed results: rerunning the grid only skips (and the figures redraw); the data (the
+    dataset, its features) is loaded only to validate jobs that will run."""
+    from active_learning.tasks import NoisySingleAnnotatorTask
+
+    first = run_grid(nas_config(), results_dir=tmp_path, backend="sequential", progress=False)
+    assert len(first.ran) == 2
+    validated = []
+
+    def no_data(self, job, data):
+        validated.append(job.key)
+        raise FileNotFoundError("the dataset is not on this machine")
+
+    monkeypatch.setattr(NoisySingleAnnotatorTask, "_validated_features", no_data)
+    again = run_grid(nas_config(), results_dir=tmp_path, backend="sequential", progress=False)
+    assert not again.ran and len(again.skipped) == 2 and not validated
+    (tmp_path / "nas_toy" / "one_nn" / "npc" / "run_seed0.json").unlink()  # that job must run again
+    with pytest.raises(FileNotFoundError, match="not on this machine"):
+        run_grid(nas_config(), results_dir=tmp_path, backend="sequential", progress=False)
+    assert validated == ["nas_toy/one_nn/npc#seed0"]
+
+
 @pytest.mark.parametrize(
     "mutate, message",
     [
