@@ -19,7 +19,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.txt
-	$(PYTHON) -m pip install --quiet --no-deps -e .
+	@# setuptools' editable install always adds a 10-line notice ("Editable installation ... be careful with folders
+	@# ..."), information only: filtered so that `make install` prints a few lines
+	PYTHONWARNINGS='ignore:Editable installation' $(PYTHON) -m pip install --quiet --no-deps -e .
 	touch $@
 
 test: install  ## fast test suite (what CI runs)
@@ -36,7 +38,7 @@ list: install
 	$(PYTHON) -m active_learning list
 
 SMOKE_ARGS ?= --models extra_trees --seeds 0 --set loop.rounds=4
-smoke: install  ## a real one-minute benchmark end to end (Wall Robot, ExtraTrees, every method, 1 seed, 4 rounds) into results_scratch/, with figures
+smoke: install  ## a real benchmark end to end, about 2 minutes on 2 cores (Wall Robot, ExtraTrees, every method, 1 seed, 4 rounds) into results_scratch/, with figures
 	$(PYTHON) -m active_learning run wall_robot $(SMOKE_ARGS) --n-jobs $(N_JOBS) $(MIRROR_ARG)
 
 clean-scratch:  ## delete results_scratch/ (ad-hoc runs and figures drawn from the committed results)

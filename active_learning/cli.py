@@ -16,12 +16,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, List, NoReturn, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, List, NoReturn, Optional, Sequence, Tuple, Type
 
 import yaml
 
+# Only light modules at import time: `--help`, `run --help` and `list` must answer at once, so torch,
+# scikit-learn, pandas and matplotlib are imported inside the commands that use them (tests/test_newcomer.py).
 from .config import ConfigError, list_benchmarks, load_config, parse_overrides
-from .tasks import DataAccess
+
+if TYPE_CHECKING:
+    from .tasks import DataAccess
 
 #: Results of full benchmark runs (committed in this repository).
 RESULTS_DIR = "results"
@@ -40,8 +44,18 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_access(args: argparse.Namespace) -> DataAccess:
+    from .tasks import DataAccess
+
     mirror = args.data_mirror or os.environ.get("AL_DATA_MIRROR") or None
     return DataAccess(root=args.data_root, mirror=mirror, download=not args.no_download)
+
+
+def _flattened(groups: Optional[List[Any]]) -> List[str]:
+    """The values of a repeatable ``nargs="+"`` option (``--set A B --set C`` -> ``[A, B, C]``), in order."""
+    out: List[str] = []
+    for group in groups or []:
+        out.extend(group if isinstance(group, list) else [group])
+    return out
 
 
 def _run_results_dir(args: argparse.Namespace) -> Tuple[str, str]:
@@ -57,7 +71,7 @@ def _run_results_dir(args: argparse.Namespace) -> Tuple[str, str]:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .plotting import load_results, make_figures, summary_markdown
     from .runner import run_grid
-    from .utils.devices import resolve_devices
+    from .utils.devices import auto_devices_note, resolve_devices
 
     if args.n_jobs == 0:
         raise ConfigError("--n-jobs 0 runs nothing; give a positive number, or -1 for every core")
@@ -67,7 +81,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs-per-device needs --devices (auto, cpu or a list such as cuda:0,cuda:1)")
     # before anything else: e.g. --devices cuda:0 on a machine without CUDA is one line, before any job
     devices = resolve_devices(args.devices, check_visible=not (args.backend == "dask" and args.scheduler))
-    overrides = parse_overrides(args.set or [])
+    note = auto_devices_note(devices) if args.devices == "auto" else None
+    if note:  # e.g. a CPU machine: say so at once instead of a silent, slow run
+        jobs = args.n_jobs if args.n_jobs is not None else args.jobs_per_device
+        print(f"{note}, {jobs} at a time" + (" (--n-jobs N for more)" if args.n_jobs is None else ""), file=sys.stderr)
+    overrides = parse_overrides(_flattened(args.set))
     config = load_config(args.benchmark, overrides)
     results_dir, why = _run_results_dir(args)
     print(f"results: {Path(results_dir) / config['name']} ({why})")
@@ -78,6 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         methods=args.methods,
         seeds=args.seeds,
         variants=args.variants,
+        overrides=overrides,
         n_jobs=args.n_jobs,
         backend=args.backend,
         scheduler=args.scheduler,
@@ -97,9 +116,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if done:
             print(f"{what}: {len(done)} ({', '.join(map(str, done[:5]))}{', ...' if len(done) > 5 else ''})")
     if not args.no_figures:
-        for path in make_figures(config["name"], results_dir, figure=config.get("figure")):
+        for path in make_figures(config["name"], results_dir, figure=config.get("figure"), progress=not args.no_progress):
             print(f"figure: {path}")
-        print(summary_markdown(load_results(results_dir, config["name"])))
+        print(summary_markdown(load_results(results_dir, config["name"], progress=not args.no_progress)))
     print(f"results: {Path(results_dir) / config['name']}")
     return 0
 
@@ -112,7 +131,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         out_dir = args.out_dir
         if out_dir is None and args.results_dir is None:  # reading the committed results: draw into scratch
             out_dir = str(Path(SCRATCH_RESULTS_DIR) / benchmark / "figures")
-        for path in make_figures(benchmark, results_dir, out_dir):
+        for path in make_figures(benchmark, results_dir, out_dir, progress=not args.no_progress):
             print(f"figure: {path}")
     return 0
 
@@ -136,41 +155,17 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    html_path, md_path = build_report(args.results_dir, args.out_dir, args.benchmarks)
+    html_path, md_path = build_report(args.results_dir, args.out_dir, args.benchmarks, progress=not args.no_progress)
     print(f"report: {html_path}")
     print(f"report: {md_path}")
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .datasets import DATASETS
-    from .learners import LEARNERS
-    from .multiannotator.consensus import CONSENSUS
-    from .multiannotator.methods import METHODS
-    from .pools import BUDGETS, NOISE_MODELS, POOLS
-    from .tasks import TASKS
+    # the registries' snapshot (importing them would import torch, scikit-learn, ...: seconds); tests keep it current
+    from ._catalog import CATALOG
 
-    def described(registry: Any, *keys: str) -> List[str]:
-        out = []
-        for name in registry.names():
-            meta = registry.metadata(name)
-            details = ", ".join(str(meta[k]) for k in keys if meta.get(k))
-            out.append(f"{name} ({details})" if details else name)
-        return out
-
-    families = {
-        "benchmarks": list_benchmarks(),
-        "methods": METHODS.names(),
-        "models": described(LEARNERS, "family", "inputs"),
-        "consensus": CONSENSUS.names(),
-        "datasets": DATASETS.names(),
-        "pools": described(POOLS, "description"),
-        "noise_models": NOISE_MODELS.names(),
-        "budgets": BUDGETS.names(),
-        "tasks": TASKS.names(),
-    }
-    for family, names in _optional_families().items():
-        families[family] = names
+    families = {"benchmarks": list_benchmarks(), **CATALOG}
     wanted = [args.family] if args.family else list(families)
     for family in wanted:
         if family not in families:
@@ -179,44 +174,85 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _optional_families() -> dict:
-    """Registries of optional subpackages (listed when they are installed)."""
-    import importlib
-
-    found = {}
-    for family, module, attr in (
-        ("strategies", "active_learning.strategies", "list_strategies"),
-        ("noise_filters", "active_learning.noise_filters", "list_filters"),
-        ("encoders", "active_learning.encoders", "list_encoders"),
-    ):
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (the same resolved path, or, for existing files, the same inode)."""
+    first, second = Path(a).expanduser(), Path(b).expanduser()
+    if first.exists() and second.exists():
         try:
-            found[family] = getattr(importlib.import_module(module), attr)()
-        except ImportError:
-            continue
-    return found
+            return os.path.samefile(first, second)
+        except OSError:
+            pass
+    return first.resolve() == second.resolve()
+
+
+def check_output_paths(
+    outputs: Sequence[Tuple[str, Optional[str]]], inputs: Sequence[Tuple[str, Optional[str]]] = ()
+) -> None:
+    """Refuse, before any work, a command whose output files collide: two outputs that are one file (the second
+    would silently replace the first), or an output that is one of the command's input files.
+
+    ``outputs`` and ``inputs`` are ``(flag, path)`` pairs; ``None`` paths (options not given) are ignored.
+    """
+    given = [(flag, path) for flag, path in outputs if path]
+    for position, (flag, path) in enumerate(given):
+        for earlier_flag, earlier in given[:position]:
+            if _same_file(path, earlier):
+                raise ConfigError(
+                    f"{earlier_flag} {earlier} and {flag} {path} are the same file; one would overwrite the other, so "
+                    f"give them different paths"
+                )
+        for input_flag, input_path in inputs:
+            if input_path and _same_file(path, input_path):
+                raise ConfigError(
+                    f"{flag} {path} is the file given to {input_flag}; writing it would replace your input, so give "
+                    f"{flag} another path"
+                )
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
 
-    from .multiannotator import suggest_next_batch
-    from .pools.label_file import read_label_file, read_npy
+    import warnings
 
+    from .multiannotator import suggest_next_batch
+    from .multiannotator.data import ClassesInferredWarning
+    from .pools.label_file import read_ids, read_label_file, read_npy
+    from .utils.io import atomic_write_text
+
+    check_output_paths([("--out", args.out), ("--consensus-out", args.consensus_out),
+                        ("--annotators-out", args.annotators_out)],
+                       [("--labels", args.labels), ("--features", args.features), ("--ids", args.ids)])
     labels = read_label_file(args.labels)
+    if "annotator_id" in labels.columns:  # suggest_next_batch takes the ids as they are and reports them
+        labels = labels.assign(annotator=labels.pop("annotator_id"))
     features = read_npy(args.features, "features", "--features")
-    out = suggest_next_batch(
-        labels, features, batch_size=args.batch_size, method=args.method, models=args.models,
-        max_labels_per_example=args.max_labels_per_example, n_folds=args.n_folds, seed=args.seed,
-    )
+    ids = None if args.ids is None else read_ids(args.ids, features.shape[0], "--ids")
+    with warnings.catch_warnings(record=True) as caught:  # shown as one line each, only if no error follows
+        warnings.simplefilter("always", ClassesInferredWarning)
+        out = suggest_next_batch(
+            labels, features, batch_size=args.batch_size, method=args.method, models=args.models,
+            max_labels_per_example=args.max_labels_per_example, n_folds=args.n_folds, seed=args.seed,
+            n_classes=args.n_classes, classes=args.classes, ids=ids,
+        )
+    for warning in caught:
+        if issubclass(warning.category, ClassesInferredWarning):
+            print(f"warning: {str(warning.message).replace('n_classes= or classes=', '--n-classes or --classes')}",
+                  file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     batch = out.batch
-    batch.to_csv(args.out, index=False)
+    atomic_write_text(args.out, batch.to_csv(index=False))
     if args.consensus_out:
-        out.consensus.to_csv(args.consensus_out, index=False)
+        atomic_write_text(args.consensus_out, out.consensus.to_csv(index=False))
+    if args.annotators_out:
+        atomic_write_text(args.annotators_out, out.annotators.to_csv(index=False))
     info = out.info
     print(f"{len(batch)} suggestions -> {args.out}: {info['n_new']} new examples, {info['n_relabel']} re-labels "
           f"({info['n_labeled']} labeled, {info['n_unlabeled']} unlabeled, {info['n_annotations']} annotations; "
           f"CROWDLAB model weight {', '.join(f'{w:.2f}' for w in info['model_weight'])})")
     if args.consensus_out:
         print(f"consensus labels of the {info['n_labeled']} labeled examples -> {args.consensus_out}")
+    if args.annotators_out:
+        print(f"quality of the {len(out.annotators)} annotators (n_labels, agreement, weight) -> {args.annotators_out}")
     return 0
 
 
@@ -229,29 +265,77 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def parse_indices(spec: str) -> Any:
-    """``START:STOP``, ``a,b,c`` or a ``.npy`` / ``.txt`` file of image indices -> int64 array."""
+    """``START:STOP``, ``a,b,c`` or a ``.npy`` / ``.txt`` file of image indices -> 1-D int64 array.
+
+    Refused with one line (:class:`ConfigError`): an empty list or range, a value that is not an integer (``1.5``,
+    a float array holding ``2.0`` counts as one only when every value is whole), a multi-dimensional array, a
+    negative index and an index listed twice. Indices past the end of the split are refused once its size is known.
+    """
     import numpy as np
 
-    if spec.endswith(".npy") or spec.endswith(".txt"):
+    text = spec.strip()
+    usage = "use START:STOP, a comma list of integers, or an .npy / .txt file of integers"
+    if not text:
+        raise ConfigError(f"--indices is empty; {usage} (leave --indices out for every image)")
+    if text.endswith(".npy") or text.endswith(".txt"):
         from pathlib import Path
 
-        if not Path(spec).is_file():
-            raise ConfigError(f"--indices: file {spec} not found")
-        values = np.load(spec, allow_pickle=False) if spec.endswith(".npy") else np.loadtxt(spec, dtype=np.int64, ndmin=1)
-        return np.asarray(values, dtype=np.int64).reshape(-1)
-    try:
-        if ":" in spec:
-            start, stop = spec.split(":", 1)
-            return np.arange(int(start or 0), int(stop), dtype=np.int64)
-        return np.array([int(v) for v in spec.split(",") if v.strip()], dtype=np.int64)
-    except ValueError:
-        raise ConfigError(f"--indices {spec!r}: use START:STOP, a comma list of integers, or an .npy / .txt file") from None
+        if not Path(text).is_file():
+            raise ConfigError(f"--indices: file {text} not found")
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # an empty .txt file: refused below as selecting no image
+                values = np.load(text, allow_pickle=False) if text.endswith(".npy") else np.loadtxt(text, dtype=str, ndmin=1)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"--indices: cannot read {text} ({exc}); {usage}") from None
+        values = np.asarray(values)
+        if values.ndim != 1:
+            raise ConfigError(f"--indices: {text} holds an array of shape {values.shape}; expected a 1-D list of indices")
+        if values.dtype.kind in "US":  # a .txt file: every entry must be an integer literal
+            bad = [v for v in values.tolist() if not v.strip().lstrip("+-").isdigit()]
+            if bad:
+                raise ConfigError(f"--indices: {text} holds {bad[0]!r}, not an integer; {usage}")
+            values = values.astype(np.int64)
+        elif values.dtype.kind == "f":
+            whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+            if not whole.all():
+                raise ConfigError(f"--indices: {text} holds {values[~whole][0].item()!r}, not an integer; {usage}")
+        elif values.dtype.kind not in "iu":
+            raise ConfigError(f"--indices: {text} has dtype {values.dtype}, not integers; {usage}")
+        indices = values.astype(np.int64)
+        what = text
+    else:
+        try:
+            if ":" in text:
+                start, stop = text.split(":", 1)
+                indices = np.arange(int(start or 0), int(stop), dtype=np.int64)
+            else:
+                parts = [v.strip() for v in text.split(",")]
+                if any(not v for v in parts):
+                    raise ValueError("an empty entry")
+                indices = np.array([int(v) for v in parts], dtype=np.int64)
+        except ValueError:
+            raise ConfigError(f"--indices {spec!r}: {usage}") from None
+        what = repr(spec)
+    if indices.size == 0:
+        raise ConfigError(f"--indices {what} selects no image; {usage}")
+    if indices.min() < 0:
+        raise ConfigError(f"--indices {what}: index {int(indices.min())} is negative; indices count from 0")
+    unique, counts = np.unique(indices, return_counts=True)
+    if unique.size != indices.size:
+        raise ConfigError(f"--indices {what}: index {int(unique[counts > 1][0])} is listed more than once")
+    return indices
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
     from .features import features_main
 
-    indices = parse_indices(args.indices) if args.indices else None
+    from .utils.devices import check_torch_device
+
+    check_torch_device(args.device, "--device")  # before the data: e.g. --device cuda without a GPU is one line
+    indices = parse_indices(args.indices) if args.indices is not None else None
     splits = None
     if args.split or indices is not None:
         splits = (args.split or "train",)
@@ -263,7 +347,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         download=not args.no_download,
         batch_size=args.batch_size,
         device=args.device,
-        encoder_params=parse_overrides(args.encoder_param or []),
+        encoder_params=parse_overrides(_flattened(args.encoder_param)),
         linear_probe=not args.no_linear_probe,
         progress=not args.no_progress,
         splits=splits,
@@ -274,7 +358,9 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 def _cmd_simclr(args: argparse.Namespace) -> int:
     from .features.simclr import pretrain_simclr
+    from .utils.devices import check_torch_device
 
+    check_torch_device(args.device, "--device")  # before the data: e.g. --device cuda without a GPU is one line
     path = pretrain_simclr(
         args.dataset,
         root=args.data_root,
@@ -333,7 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--methods", nargs="+", help="only these methods (result folder names)")
     run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
     run.add_argument("--variants", nargs="+", help="only these variants")
-    run.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="config overrides, e.g. loop.rounds=3")
+    run.add_argument(
+        "--set", nargs="+", action="append", metavar="KEY=VALUE",
+        help="config overrides, e.g. loop.rounds=3 (several: --set A B or --set A --set B); they apply on top of "
+        "every variant and method entry",
+    )
     run.add_argument(
         "--n-jobs", type=int, default=None,
         help="jobs in parallel (-1 = all cores; default 1, or devices x --jobs-per-device with --devices)",
@@ -364,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where the figures go (default: <results-dir>/<benchmark>/figures when --results-dir is given, else "
         f"{SCRATCH_RESULTS_DIR}/<benchmark>/figures, so the committed figures stay as they are)",
     )
+    figures.add_argument("--no-progress", action="store_true", help="no progress bars (they show on a terminal only)")
     figures.set_defaults(func=_cmd_figures)
 
     summary = sub.add_parser("summary", parents=[common], help="final-round table of a benchmark's results")
@@ -378,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results-dir", default=RESULTS_DIR, help=f"results to report (default: {RESULTS_DIR}/)")
     report.add_argument("--out-dir", default=None, help="where report.html and report.md go (default: <results-dir>/report/)")
     report.add_argument("--benchmarks", nargs="+", default=None, help="only these benchmarks (default: every one with results)")
+    report.add_argument("--no-progress", action="store_true", help="no progress bars (they show on a terminal only)")
     report.set_defaults(func=_cmd_report)
 
     lister = sub.add_parser("list", parents=[common], help="list registered benchmarks, methods, models, datasets, ...")
@@ -389,7 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     features.add_argument("--dataset", required=True, help="e.g. cifar10, cifar100, cifar10h, clothing1m")
     features.add_argument("--encoder", default="efficientnet_lite0", help="see `list encoders`")
-    features.add_argument("--encoder-param", nargs="+", metavar="KEY=VALUE", help="e.g. input_size=224 checkpoint=PATH")
+    features.add_argument(
+        "--encoder-param", nargs="+", action="append", metavar="KEY=VALUE",
+        help="e.g. input_size=224 checkpoint=PATH (several: --encoder-param A B or --encoder-param A --encoder-param B)",
+    )
     features.add_argument("--batch-size", type=_int_at_least(1), default=128)
     features.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     features.add_argument("--no-linear-probe", action="store_true", help="report k-NN accuracy only")
@@ -427,8 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--max-labels-per-example", type=_int_at_least(1), default=None)
     suggest.add_argument("--n-folds", type=_int_at_least(2), default=5)
     suggest.add_argument("--seed", type=_int_at_least(0), default=0)
+    suggest.add_argument("--n-classes", type=_int_at_least(2), default=None,
+                         help="the number of classes (integer labels 0..N-1); default: inferred, with a warning")
+    suggest.add_argument("--classes", nargs="+", default=None, metavar="NAME",
+                         help="the class names in order (labels may be these names); a label not listed is an error")
+    suggest.add_argument("--ids", default=None, metavar="FILE",
+                         help="the id of each features row (.npy, or .csv with a column id): the label file's "
+                         "example column then holds these ids, and the outputs report them")
     suggest.add_argument("--out", default="next_batch.csv", help="the batch (example, action, score, rank)")
     suggest.add_argument("--consensus-out", default=None, help="also write the consensus labels here")
+    suggest.add_argument("--annotators-out", default=None, metavar="FILE",
+                         help="also write each annotator's quality here (annotator, n_labels, agreement, weight)")
     suggest.set_defaults(func=_cmd_suggest)
 
     data = sub.add_parser("data", parents=[common], help="locate (or download) and check a dataset's raw files")
@@ -482,6 +586,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except SystemExit as exc:  # --help, or a usage error (already printed as one line)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = bool(getattr(args, "debug", False))
+    from . import _extras
+
+    missing_extra = _extras.check(args)  # e.g. `features` without the images extra: one line, before any work
+    if missing_extra:
+        print(f"error: {missing_extra}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -490,6 +600,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        missing_extra = None if debug else _extras.missing_extra(exc, str(args.command))
+        if missing_extra:  # a module of an extra, found missing only on the way (e.g. features not cached yet)
+            print(f"error: {missing_extra}", file=sys.stderr)
+            return 2
         if debug or not isinstance(exc, _user_errors()):
             raise
         print(f"error: {format_error(exc)}", file=sys.stderr)

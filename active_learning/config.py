@@ -22,7 +22,9 @@ A benchmark YAML (see ``benchmarks/*/*.yaml``) has the keys::
     figure: {metrics: [consensus_accuracy, model_accuracy], columns: model}
 
 Each (variant, model, method, seed) becomes a :class:`Job` whose ``resolved`` dict holds everything needed to
-run it; that dict is hashed and written next to the job's results.
+run it; that dict is hashed and written next to the job's results. Command-line overrides (``--set``) are applied
+last, on top of every variant and method entry (:func:`expand_jobs`). Every YAML is read with
+:class:`UniqueKeyLoader`: a key given twice in one mapping is an error, not a silent "last one wins".
 
 Validation happens before any job runs: :func:`validate_structure` checks every key, type and range that does
 not depend on the task, and the task's ``validate`` checks the rest (registered names, hyper-parameters against
@@ -373,6 +375,42 @@ def build_checked(where: str, factory: Callable[..., Any], params: Any, what: st
 # finding and reading configs
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A YAML mapping gives the same key twice (plain YAML would silently keep the last value)."""
+
+    def __init__(self, key: Any, first: Any, again: Any) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", again)
+        self.key, self.first_line, self.line = key, first.line + 1, again.line + 1
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping giving one key twice (:class:`DuplicateKeyError`).
+
+    Merge keys (``<<: *anchor``) may still be overridden by the mapping's own keys, as YAML intends.
+    """
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: Dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                if first is not None:
+                    raise DuplicateKeyError(key, first, key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(stream: Any) -> Any:
+    """Parse YAML text (a string or an open file) like ``yaml.safe_load``, refusing duplicate keys."""
+    return yaml.load(stream, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def find_benchmark(name_or_path: str) -> Path:
     """Resolve a benchmark name (``wall_robot``) or a path to a YAML file."""
     path = Path(name_or_path)
@@ -399,11 +437,21 @@ def list_benchmarks() -> List[str]:
 
 
 def load_config(name_or_path: "str | Path", overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """Read a benchmark YAML, apply ``overrides`` (a nested mapping) and validate its structure."""
+    """Read a benchmark YAML, apply ``overrides`` (a nested mapping) and validate its structure.
+
+    The overrides are merged into the top level here; pass the same ``overrides`` to :func:`expand_jobs` so that
+    they also win over the ``dataset``/``data``/``loop`` of every variant and method entry (the command line's
+    ``--set`` does both). A key given twice in one mapping of the file is refused (:class:`ConfigError`).
+    """
     path = find_benchmark(str(name_or_path))
     try:
         with open(path, "r", encoding="utf-8") as handle:
-            config = yaml.safe_load(handle)
+            config = load_yaml(handle)
+    except DuplicateKeyError as exc:
+        raise ConfigError(
+            f"{path}: duplicate key {exc.key!r} at line {exc.line} (first given at line {exc.first_line}); YAML would "
+            f"silently keep only the last one, so remove or merge one of them"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -534,10 +582,20 @@ def expand_jobs(
     methods: Optional[Sequence[str]] = None,
     seeds: Optional[Sequence[int]] = None,
     variants: Optional[Sequence[str]] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
 ) -> List[Job]:
-    """The grid of jobs of ``config``, optionally restricted to some models, methods, seeds or variants."""
+    """The grid of jobs of ``config``, optionally restricted to some models, methods, seeds or variants.
+
+    ``overrides`` (the command line's ``--set``, a nested mapping) are applied to every job last: their
+    ``dataset``, ``data`` and ``loop`` parts on top of the variant's and the method entry's settings, so that an
+    override is never shadowed by a variant (``config`` itself should already hold them, see :func:`load_config`).
+    """
     if seeds is not None:
         seeds = check_seeds("seeds to run (--seeds)", seeds)
+    if overrides:
+        check_mapping("overrides (--set)", overrides, optional=False)
+        for section in ("dataset", "data", "loop"):
+            check_mapping(f"--set {section}", overrides.get(section))
     for label, wanted in (("models", models), ("methods", methods), ("variants", variants)):
         if wanted is not None:
             check_name_list(f"{label} to run (--{label})", wanted, label[:-1] + " name")
@@ -566,12 +624,18 @@ def expand_jobs(
                 for seed in seeds if seeds is not None else config["seeds"]:
                     loop = deep_update(config.get("loop") or {}, variant.get("loop") or {})
                     loop = deep_update(loop, entry.get("loop") or {})
+                    dataset = deep_update(config.get("dataset") or {}, variant.get("dataset") or {})
+                    data = deep_update(config.get("data") or {}, variant.get("data") or {})
+                    if overrides:
+                        dataset = deep_update(dataset, overrides.get("dataset") or {})
+                        data = deep_update(data, overrides.get("data") or {})
+                        loop = deep_update(loop, overrides.get("loop") or {})
                     resolved = {
                         "benchmark": config["name"],
                         "task": config["task"],
                         "variant": variant["name"],
-                        "dataset": deep_update(config.get("dataset") or {}, variant.get("dataset") or {}),
-                        "data": deep_update(config.get("data") or {}, variant.get("data") or {}),
+                        "dataset": dataset,
+                        "data": data,
                         "loop": loop,
                         "model": model,
                         "model_params": copy.deepcopy(spec.get("params") or {}),
@@ -601,7 +665,9 @@ def parse_overrides(pairs: Sequence[str]) -> Dict[str, Any]:
         if not all(part.strip() for part in parts):
             raise ConfigError(f"--set {pair!r}: the key must be dotted names (e.g. loop.rounds=3), got {key!r}")
         try:
-            value = yaml.safe_load(raw)
+            value = load_yaml(raw)
+        except DuplicateKeyError as exc:
+            raise ConfigError(f"--set {pair!r}: the value gives the key {exc.key!r} twice; give it once") from None
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or "invalid YAML"
             raise ConfigError(f"--set {pair!r}: the value is not valid YAML ({problem}); quote it or fix it") from None
@@ -615,5 +681,7 @@ def parse_overrides(pairs: Sequence[str]) -> Dict[str, Any]:
             node = child
         if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
             raise ConfigError(f"--set {pair!r} conflicts with an earlier --set {key}.<...>; give one of them")
+        if parts[-1] in node:
+            raise ConfigError(f"--set {key.strip()} is given twice ({node[parts[-1]]!r} and {value!r}); give it once")
         node[parts[-1]] = value
     return out

@@ -10,8 +10,15 @@
   per round and match the digests of the sidecar); a job that fails is recomputed with a
   :class:`ResultsIntegrityWarning` that names the file and the problem. Sidecars written before digests were
   recorded are verified without them.
-* Resume: a verified job whose sidecar has the same config hash is skipped; a killed run loses only the jobs that
-  were still running. Only unfinished jobs are validated against their data (files, features, budgets), so a
+* Inputs: a job's identity covers the content of the user's own input files, not only their paths: every file its
+  config names (label, feature, truth and test files of ``data.pool: label_file``, a ``precomputed`` encoder's
+  feature file, a confusion matrix, ...; see :func:`input_files`) is hashed (sha256, once per run and file,
+  :class:`InputDigests`) and recorded in the sidecar (``"inputs"``). On a rerun a changed file is a conflict of
+  its cells: the run stops before any work with one line naming the file, and ``--overwrite`` recomputes those
+  cells (never silently: results are never replaced without being asked). Jobs on registered datasets
+  (``wall_robot``, ``cifar10``, ...) name no such file; their identity is their config hash, as before.
+* Resume: a verified job whose sidecar has the same config hash (and input digests) is skipped; a killed run loses
+  only the jobs that were still running. Only unfinished jobs are validated against their data (files, features, budgets), so a
   finished grid (a fresh clone with committed results) loads no dataset and extracts no features.
 * Cells: the seeds of one (variant, model, method) *cell* form one curve, so they must share one config (apart
   from the seed) and one code version (the digest of the package's Python source, ``"code"`` in the sidecar;
@@ -61,6 +68,7 @@ from .utils.io import (
     atomic_save_npy,
     atomic_write_json,
     config_hash,
+    file_digest,
     git_commit,
     npy_record,
     package_source_digest,
@@ -159,14 +167,97 @@ def verify_job_files(meta: Mapping[str, Any], folder: "str | Path") -> Optional[
     return None
 
 
+# --------------------------------------------------------------------------------------------------- input files
+
+#: Sections of a resolved job config whose string values may name the user's own input files (label, feature,
+#: truth, test, confusion-matrix or precomputed-feature files): their content is part of the job's identity.
+INPUT_SECTIONS = ("dataset", "data", "loop", "model_params", "method_params")
+
+#: A config string that may be a file path: it holds a path separator or ends in a file suffix (``labels.csv``).
+_PATH_LIKE = re.compile(r"[/\\]|\.[A-Za-z][A-Za-z0-9]{0,7}$")
+
+
+def input_files(resolved: Mapping[str, Any]) -> Dict[str, str]:
+    """The user input files a job's config names: ``{config key: path}`` for every string of
+    :data:`INPUT_SECTIONS` that looks like a path and names an existing file (relative to the working directory,
+    as the data layer reads it), e.g. ``{"data.labels": "labels.csv", "dataset.encoder_params.path": "f.npy"}``.
+
+    Registered datasets read their raw files from the data root, never from a config string, so a job on a
+    registered dataset (``wall_robot``, ``cifar10``, ...) has none.
+    """
+    found: Dict[str, str] = {}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                walk(item, f"{key}.{name}")
+        elif isinstance(value, (list, tuple)):
+            for position, item in enumerate(value):
+                walk(item, f"{key}[{position}]")
+        elif isinstance(value, str) and _PATH_LIKE.search(value) and os.path.isfile(value):
+            found[key] = value
+
+    for section in INPUT_SECTIONS:
+        walk(resolved.get(section), section)
+    return found
+
+
+class InputDigests:
+    """sha256 digests of the input files of a run's jobs, each file hashed once per run.
+
+    The cache key is the file's resolved path, size and modification time, so a file named by many jobs (a
+    100 MB feature file shared by a whole grid) is read once, and a file changed during the run is hashed again.
+    """
+
+    def __init__(self) -> None:
+        self._cache: Dict[Tuple[str, int, int], str] = {}
+        #: files actually read (resolved paths), for tests and diagnostics
+        self.hashed: List[str] = []
+
+    def digest(self, path: str) -> Dict[str, Any]:
+        """``{"path", "sha256", "bytes"}`` of one file."""
+        stat = os.stat(path)
+        key = (os.path.realpath(path), int(stat.st_size), int(stat.st_mtime_ns))
+        if key not in self._cache:
+            self._cache[key] = file_digest(path, "sha256")
+            self.hashed.append(key[0])
+        return {"path": str(path), "sha256": self._cache[key], "bytes": int(stat.st_size)}
+
+    def of(self, resolved: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """``{config key: digest record}`` of every input file of a job (empty for registered datasets)."""
+        return {key: self.digest(path) for key, path in sorted(input_files(resolved).items())}
+
+
+def changed_inputs(meta: Mapping[str, Any], current: Mapping[str, Mapping[str, Any]]) -> List[str]:
+    """How the input files recorded in a sidecar (``"inputs"``) differ from ``current`` (one phrase per file;
+    empty: the same content). A sidecar without records, for a job that has input files, cannot be checked."""
+    if not current:
+        return []
+    recorded = meta.get("inputs")
+    if not isinstance(recorded, Mapping):
+        files = ", ".join(f"{key} ({record['path']})" for key, record in current.items())
+        return [f"no digest of the input file(s) {files} was recorded (results made before input files were "
+                f"digested), so they cannot be checked against the current files"]
+    out = []
+    for key, record in current.items():
+        old = recorded.get(key)
+        old_digest = old.get("sha256") if isinstance(old, Mapping) else None
+        if old_digest != record["sha256"]:
+            was = f"sha256 {old_digest[:12]}" if isinstance(old_digest, str) else "no digest"
+            out.append(f"input file {key} ({record['path']}) changed since the results were computed ({was}..., "
+                       f"now {record['sha256'][:12]}...)")
+    return out
+
+
 @dataclass
 class _JobCheck:
     status: str  # "done" | "todo" | "conflict"
     meta: Optional[Dict[str, Any]] = None
     problem: Optional[str] = None  # why a present sidecar does not count as finished
+    changed: List[str] = field(default_factory=list)  # input files whose content differs from the sidecar's record
 
 
-def _check_job(job: Job, results_dir: "str | Path") -> _JobCheck:
+def _check_job(job: Job, results_dir: "str | Path", digests: Optional[InputDigests] = None) -> _JobCheck:
     path = sidecar_path(job, results_dir)
     if not path.is_file():
         return _JobCheck("todo")
@@ -177,6 +268,9 @@ def _check_job(job: Job, results_dir: "str | Path") -> _JobCheck:
         return _JobCheck("todo", problem=f"{path} has no config_hash")
     if meta.get("config_hash") != job.config_hash:
         return _JobCheck("conflict", meta)
+    changed = changed_inputs(meta, (digests or InputDigests()).of(job.resolved))
+    if changed:
+        return _JobCheck("conflict", meta, changed=changed)
     problem = verify_job_files(meta, path.parent)
     if problem is not None:
         return _JobCheck("todo", meta, problem)
@@ -188,7 +282,8 @@ def _integrity_notice(job: Job, problem: str) -> None:
 
 
 def job_status(job: Job, results_dir: "str | Path") -> str:
-    """``"done"`` (finished with this config, files verified), ``"todo"``, or ``"conflict"`` (another config).
+    """``"done"`` (finished with this config and the same input files, files verified), ``"todo"``, or
+    ``"conflict"`` (another config, or an input file whose content changed since the job ran).
 
     A job whose sidecar exists but is unreadable, or whose arrays fail verification (missing, 0-byte, truncated,
     not 1-D, wrong length, NaN/inf, digest differs), is ``"todo"``, with a :class:`ResultsIntegrityWarning`.
@@ -266,8 +361,11 @@ def run_job(
     resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None
 ) -> Dict[str, Any]:
     """Run one job in a worker process; returns its metrics and timing (the driver writes the files)."""
+    from .strategies._disk_cache import use_data_root
+
     start = time.perf_counter()
-    metrics = get_task(resolved["task"]).run(resolved, data, on_round)
+    with use_data_root(data.root):  # the strategies' disk cache follows --data-root, as the feature cache does
+        metrics = get_task(resolved["task"]).run(resolved, data, on_round)
     return {"metrics": metrics, "wall_time_s": time.perf_counter() - start}
 
 
@@ -277,6 +375,7 @@ def write_job_results(
     outcome: Mapping[str, Any],
     provenance: Mapping[str, Any],
     per_round: Optional[Sequence[str]] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
 ) -> Path:
     """Write a finished job's metric arrays, then its JSON sidecar (atomically, in that order).
 
@@ -284,7 +383,9 @@ def write_job_results(
     selected indices of a run) are saved the same way but not plotted as curves. An existing sidecar of the job
     is removed first, so that a write interrupted half-way never leaves an old sidecar over new arrays. The
     sidecar records, per array, its length, dtype, sha256 and number of NaN/inf values (``"arrays"``), and the
-    device the job ran on (``"device"``) when the runner assigned one (``outcome["device"]``).
+    device the job ran on (``"device"``) when the runner assigned one (``outcome["device"]``), and ``inputs``
+    (:meth:`InputDigests.of`: the sha256 of every user input file the config names) as ``"inputs"`` when there are
+    any (the config hash stays the hash of the config alone).
     """
     out_dir = job.result_dir(results_dir)
     metrics: Mapping[str, np.ndarray] = outcome["metrics"]
@@ -309,6 +410,7 @@ def write_job_results(
         "seed": job.seed,
         "config_hash": job.config_hash,
         "config": job.resolved,
+        **({"inputs": dict(inputs)} if inputs else {}),
         "metrics": sorted(metrics),
         "per_round_metrics": per_round_names,
         "rounds": int(len(arrays[per_round_names[0]])) if per_round_names else 0,
@@ -416,7 +518,13 @@ def _backend(backend: str, scheduler: Optional[str], scheduler_timeout: float = 
                 yield
         finally:
             client.close()
-    elif backend in ("loky", "threading", "multiprocessing", "sequential"):
+    elif backend in ("loky", "multiprocessing"):
+        # worker processes end with the driver, even when it is killed with kill -9 (see utils.workers)
+        from .utils.workers import exit_with_parent
+
+        with joblib.parallel_config(backend=backend, initializer=exit_with_parent, initargs=(os.getpid(),)):
+            yield
+    elif backend in ("threading", "sequential"):
         with joblib.parallel_config(backend=backend):
             yield
     else:
@@ -548,15 +656,37 @@ def _cell_files(folder: Path) -> List[Path]:
     return sidecars + arrays  # sidecars first: a removal interrupted half-way leaves no sidecar over missing arrays
 
 
+def _inputs_changed_message(bench_dir: Path, changed_files: Mapping[str, List[str]], n_conflicts: int) -> str:
+    """One line: which input files changed since which results were computed, and what to do."""
+    cells = sorted({cell for names in changed_files.values() for cell in names})
+    shown = ", ".join(cells[:3]) + (f" and {len(cells) - 3} more" if len(cells) > 3 else "")
+    others = n_conflicts - len(cells)
+    return (
+        f"results in {bench_dir} do not match this run's input files: {'; '.join(changed_files)} "
+        f"({len(cells)} cell(s): {shown}"
+        + (f"; {others} more cell(s) conflict for other reasons" if others > 0 else "")
+        + "). Rerun with --overwrite to recompute these cells from the current files (their old results are "
+        "removed), or use another --results-dir to keep the old results."
+    )
+
+
 def _plan_cell(
-    cell_jobs: List[Job], results_dir: "str | Path", current_code: Optional[str]
-) -> Tuple[Dict[int, _JobCheck], List[str]]:
-    """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict)."""
+    cell_jobs: List[Job], results_dir: "str | Path", current_code: Optional[str], digests: Optional[InputDigests] = None
+) -> Tuple[Dict[int, _JobCheck], List[str], List[str]]:
+    """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict), and which of
+    those reasons are changed input files."""
+    digests = digests or InputDigests()
     folder = cell_jobs[0].result_dir(results_dir)
-    checks = {job.seed: _check_job(job, results_dir) for job in cell_jobs}
+    checks = {job.seed: _check_job(job, results_dir, digests) for job in cell_jobs}
     reference = config_identity(cell_jobs[0].resolved)
+    current_inputs = digests.of(cell_jobs[0].resolved)  # the seeds of a cell share their config apart from the seed
     reasons: List[str] = []
-    different = [str(sidecar_path(job, results_dir)) for job in cell_jobs if checks[job.seed].status == "conflict"]
+    different = [str(sidecar_path(job, results_dir)) for job in cell_jobs
+                 if checks[job.seed].status == "conflict" and not checks[job.seed].changed]
+    changed: Dict[str, List[int]] = {}
+    for seed, check in checks.items():
+        for phrase in check.changed:
+            changed.setdefault(phrase, []).append(seed)
     finished: List[Dict[str, Any]] = [c.meta for c in checks.values() if c.status == "done" and c.meta is not None]
     if folder.is_dir():
         for path in sorted(folder.glob("run_seed*.json")):
@@ -570,9 +700,13 @@ def _plan_cell(
             if config_identity(meta.get("config")) != reference:
                 different.append(f"{path} (seed {match.group(1)}, not in this run)")
             else:
+                for phrase in changed_inputs(meta, current_inputs):
+                    changed.setdefault(phrase, []).append(int(match.group(1)))
                 finished.append(meta)
     if different:
         reasons.append(f"made with a different config: {', '.join(different)}")
+    inputs_changed = [f"{phrase}: seed(s) {sorted(changed_seeds)}" for phrase, changed_seeds in changed.items()]
+    reasons.extend(inputs_changed)
     commits = {code_version(meta) for meta in finished}
     pending = sorted(seed for seed, check in checks.items() if check.status == "todo")
     if len(commits) > 1:
@@ -583,7 +717,7 @@ def _plan_cell(
             f"(digest of active_learning/**/*.py; run the missing seeds from the checkout that made the others): "
             f"running seed(s) {pending} would mix code versions in one curve"
         )
-    return checks, reasons
+    return checks, reasons, inputs_changed
 
 
 def run_grid(
@@ -621,7 +755,8 @@ def run_grid(
     models, methods, seeds, variants : sequences, optional
         Restrict the grid.
     overrides : mapping, optional
-        Nested config overrides (e.g. ``{"loop": {"rounds": 3}}``).
+        Nested config overrides (e.g. ``{"loop": {"rounds": 3}}``), applied on top of every variant and method
+        entry (see :func:`~active_learning.config.expand_jobs`).
     n_jobs : int, optional
         Jobs run at once (``-1`` = all cores; with Dask, the cluster's workers). Default: 1, or
         ``len(devices) * jobs_per_device`` with ``devices``.
@@ -666,7 +801,8 @@ def run_grid(
     ResultsLockedError
         Another run holds ``<results_dir>/<benchmark>/.lock``.
     ResultsConflictError
-        Existing results conflict with this run and ``overwrite`` is not set.
+        Existing results conflict with this run (another config or code version, or an input file whose content
+        changed since they were computed) and ``overwrite`` is not set.
     SchedulerUnreachableError
         ``backend="dask"`` and the scheduler cannot be reached.
     """
@@ -684,14 +820,17 @@ def run_grid(
         raise ConfigError(
             f"run_grid needs a benchmark name, a YAML path or a config mapping, got {type(config_or_name).__name__}"
         )
-    jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants)
+    jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants, overrides=overrides)
     _check_grid(config, jobs)
     _check_backend(backend, scheduler)
     task = get_task(config["task"])
-    # Validate (data files, features, budgets) the jobs not finished yet, before anything is written: a grid whose
-    # results are all there (a fresh clone with committed results) skips every job without loading the dataset or
-    # extracting features. The plan below checks the results again under the lock.
-    pending = [job for job in jobs if _check_job(job, results_dir).status != "done"]
+    # The jobs not finished yet (or whose input files changed) are validated before anything is written: first the
+    # settings of all of them (every variant, model and method: names, parameters, budgets against pool sizes known
+    # without data; Task.check_settings), then their data (files, features, budgets). A grid whose results are all
+    # there (a fresh clone with committed results) skips every job without loading the dataset or extracting
+    # features. The plan below checks the results again under the lock.
+    digests = InputDigests()
+    pending = [job for job in jobs if _check_job(job, results_dir, digests).status != "done"]
     if pending:
         task.validate(pending, data)
     bench_dir = Path(results_dir) / config["name"]
@@ -708,10 +847,13 @@ def run_grid(
         conflicts: List[str] = []
         replace: List[Path] = []
         notices: List[Tuple[Job, str]] = []
+        changed_files: Dict[str, List[str]] = {}  # changed input file -> the cells computed from its old content
         for cell, cell_jobs in cells.items():
-            checks, reasons = _plan_cell(cell_jobs, results_dir, current_code)
+            checks, reasons, inputs_changed = _plan_cell(cell_jobs, results_dir, current_code, digests)
             if reasons and not overwrite:
                 conflicts.append(f"{cell}: " + "; ".join(reasons))
+                for phrase in inputs_changed:
+                    changed_files.setdefault(phrase.split(": seed(s)")[0], []).append(cell)
                 continue
             if reasons:
                 left_out = [s for s in config["seeds"] if s not in checks]
@@ -734,14 +876,18 @@ def run_grid(
                     notices.append((job, check.problem))
                     report.repaired.append(job.key)
                 todo.append(job)
+        if changed_files:
+            raise ResultsConflictError(_inputs_changed_message(bench_dir, changed_files, len(conflicts)))
         if conflicts:
             raise ResultsConflictError(
-                f"results in {bench_dir} conflict with this run (one curve must come from one config and one code "
-                f"version):\n  " + "\n  ".join(conflicts) + "\nUse another --results-dir, or --overwrite to recompute "
+                f"results in {bench_dir} conflict with this run (one curve must come from one config, one code "
+                f"version and the same input files):\n  " + "\n  ".join(conflicts) + "\nUse another --results-dir, or --overwrite to recompute "
                 "these cells as a whole (their old files are removed)."
             )
         for job, problem in notices:
             _integrity_notice(job, problem)
+        # the input files' digests as validated above (recorded in each sidecar; not re-read after the job ran)
+        inputs_of = [digests.of(job.resolved) for job in todo]
 
         start = time.perf_counter()
         bar = tqdm(total=len(jobs), initial=len(report.skipped), desc=config["name"], unit="run", disable=not progress)
@@ -770,7 +916,8 @@ def run_grid(
                     try:
                         for index, outcome in outcomes:
                             job = todo[index]
-                            write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics)
+                            write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics,
+                                              inputs=inputs_of[index])
                             report.ran.append(job.key)
                             if on_result is not None:
                                 on_result(job, outcome)

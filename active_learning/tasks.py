@@ -6,6 +6,7 @@ before any job starts (:meth:`Task.validate`: names, budgets, data files) and ru
 
 from __future__ import annotations
 
+import inspect
 import typing
 from abc import ABC, abstractmethod
 from dataclasses import fields
@@ -31,6 +32,7 @@ from .config import (
 from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
 from .pools import POOLS, DataAccess, INPUT_KEYS, pool_settings
+from .utils.devices import check_device_param
 
 
 class Task(ABC):
@@ -39,9 +41,19 @@ class Task(ABC):
     #: Metric names written per job (1-D arrays, one value per round).
     metrics: tuple = ()
 
+    def check_settings(self, jobs: List[Job]) -> None:
+        """Raise a clear error for anything wrong in the jobs' settings that can be seen without any data (names,
+        hyper-parameters, data and loop settings, budgets against pool sizes known without loading a dataset).
+
+        :meth:`validate` calls it on all its jobs before it loads any data: a typo in the last method of the last
+        variant is found in seconds, not after the features of the first variant were extracted. The default checks
+        nothing.
+        """
+
     @abstractmethod
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
-        """Raise a clear error for anything that would fail later (unknown names, missing files, budgets)."""
+        """Raise a clear error for anything that would fail later (unknown names, missing files, budgets); it
+        checks every job's settings (:meth:`check_settings`) before it loads any data."""
 
     @abstractmethod
     def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
@@ -144,10 +156,63 @@ def check_learner_params(where: str, model: str, params: Any) -> None:
     from .learners import LEARNERS
     from .models import MODELS
 
+    check_device_param(where, params)  # e.g. device: cuda on a machine without a GPU, before any job
     if model in MODELS:
         check_model_params(where, MODELS.get(model), model, params)
     else:
         build_checked(where, LEARNERS.get(model), check_mapping(where, params), f"learner {model!r}")
+
+
+#: Train-split size and number of classes of the registered image datasets whose size is fixed: the pool of a
+#: noisy single-annotator job on ``dataset: {name: ..., encoder: ...}`` is the train split, so its budgets are
+#: checked against it before any image is read or encoded.
+KNOWN_TRAIN_SPLITS: Dict[str, Tuple[int, int]] = {
+    "cifar10": (50_000, 10), "cifar10n": (50_000, 10), "cifar100": (50_000, 100), "cifar100n": (50_000, 100),
+}
+
+#: Labels per image of the ``cifar10n_annotators`` pool (its three CIFAR-10N workers).
+CIFAR10N_WORKERS = 3
+
+
+def known_pool_capacity(where: str, pool: str, settings: Mapping[str, Any]) -> Optional[Tuple[int, int, float, str]]:
+    """``(examples, unlabeled examples, labels obtainable after round 0, what)`` of a multi-annotator pool whose
+    size follows from its ``data:`` settings alone (no data read), else ``None`` (the pool is checked once built)."""
+    if pool != "cifar10n_annotators":
+        return None
+    parameters = inspect.signature(POOLS.get(pool)).parameters
+    values = {n: p.default for n, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    values.update(settings)
+    size, n_initial, per_example = values["pool_size"], values["n_initial"], values["initial_labels_per_example"]
+    train = KNOWN_TRAIN_SPLITS["cifar10n"][0]
+    if size > train:
+        raise ConfigError(f"{where}.pool_size={size} is larger than the CIFAR-10 train split ({train} images); lower it")
+    if n_initial > size:
+        raise ConfigError(f"{where}.n_initial={n_initial} is larger than data.pool_size={size}; lower it")
+    if per_example > CIFAR10N_WORKERS:
+        raise ConfigError(f"{where}.initial_labels_per_example={per_example}: a CIFAR-10N image has {CIFAR10N_WORKERS} "
+                          f"worker labels; use at most {CIFAR10N_WORKERS}")
+    left = CIFAR10N_WORKERS * size - n_initial * per_example
+    return size, size - n_initial, float(left), f"the pool ({size} images x {CIFAR10N_WORKERS} CIFAR-10N worker labels)"
+
+
+def _check_pool_budget(job: Job, loop: Any, n_pool: int, new_examples: int, labels_left: float, what: str) -> None:
+    """The labels a multi-annotator job asks for (``(rounds - 1) * batch_size`` after round 0) against what its
+    pool can give: ``new_examples`` examples that can still get a first label, ``labels_left`` labels in all."""
+    need = (loop.rounds - 1) * loop.batch_size
+    if loop.batch_size > n_pool:
+        raise ConfigError(
+            f"{job.key}: batch_size={loop.batch_size} is larger than the pool ({n_pool} examples); lower loop.batch_size"
+        )
+    if not loop.allow_relabel and need > new_examples:
+        raise ConfigError(
+            f"{job.key}: {loop.rounds - 1} rounds of {loop.batch_size} new examples need {need} unlabeled examples, "
+            f"the pool has {new_examples} (with a label to draw); lower loop.rounds or loop.batch_size"
+        )
+    if need > labels_left:
+        raise ConfigError(
+            f"{job.key}: {loop.rounds - 1} rounds of {loop.batch_size} labels ask for {need} new labels, but {what} "
+            f"holds only {int(labels_left)} more; lower loop.rounds or loop.batch_size (or bring more labels)"
+        )
 
 
 def get_task(name: str) -> Task:
@@ -263,17 +328,22 @@ class MultiAnnotatorTask(Task):
         labels = CONSENSUS.get("majority_vote")(table, None, consensus_rng, tie_break=loop.tie_break)
         return np.bincount(np.asarray(labels, dtype=np.int64), minlength=pool.n_classes)
 
-    def validate(self, jobs: List[Job], data: DataAccess) -> None:
+    def _check_job_settings(self, jobs: List[Job]) -> Dict[str, Any]:
+        """:meth:`check_settings`, returning the checked loop config of every (variant, model, method)."""
         from .learners import LEARNERS
         from .multiannotator.methods import METHODS
 
-        pools: Dict[str, Any] = {}
         checked: Dict[str, Any] = {}
-        counts: Dict[str, np.ndarray] = {}
+        data_checked: Dict[str, Tuple[str, Dict[str, Any]]] = {}
         for job in jobs:
             resolved = job.resolved
             name = resolved["benchmark"]
             model = resolved["model"]
+            data_key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
+            if data_key not in data_checked:
+                data_checked[data_key] = self._check_data(f"{name}: data{_context(job)}", resolved["data"])
+                if POOLS.metadata(data_checked[data_key][0]).get("uses_dataset", True):
+                    check_dataset_options(f"{name}: dataset", resolved["dataset"], extra=INPUT_KEYS)
             settings_key = repr((resolved["variant"], model, resolved["method_name"]))
             if settings_key not in checked:  # the same for every seed
                 at = f"{name}: models.{model}.methods[{resolved['method_name']}]"
@@ -285,7 +355,21 @@ class MultiAnnotatorTask(Task):
                 self._members(resolved)
                 check_learner_params(f"{name}: models.{model}.params", model, resolved["model_params"])
                 checked[settings_key] = self._check_loop(f"{name}: loop{_context(job)}", resolved["loop"])
-            loop = checked[settings_key]
+                known = known_pool_capacity(f"{name}: data{_context(job)}", *data_checked[data_key])
+                if known is not None:
+                    _check_pool_budget(job, checked[settings_key], *known)
+        return checked
+
+    def check_settings(self, jobs: List[Job]) -> None:
+        self._check_job_settings(jobs)
+
+    def validate(self, jobs: List[Job], data: DataAccess) -> None:
+        checked = self._check_job_settings(jobs)  # every job's settings first, before any pool is built
+        pools: Dict[str, Any] = {}
+        counts: Dict[str, np.ndarray] = {}
+        for job in jobs:
+            resolved = job.resolved
+            loop = checked[repr((resolved["variant"], resolved["model"], resolved["method_name"]))]
             data_key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if data_key not in pools:
                 pools[data_key] = self._validated_pool(job, data)
@@ -295,19 +379,15 @@ class MultiAnnotatorTask(Task):
                     f"{job.key}: loop.annotator_columns=true_identity needs annotator identities, but the pool's "
                     f"{pool.source.kind!r} source has none (anonymous label multisets); use per_round"
                 )
+            source = pool.source.for_identity_columns() if loop.annotator_columns == "true_identity" else pool.source
+            remaining = source.remaining(pool.initial_store())
             n_pool = pool.X_pool.shape[0]
-            n_unlabeled = n_pool - pool.labeled_at_start.size
-            if loop.batch_size > n_pool:
-                raise ConfigError(
-                    f"{job.key}: batch_size={loop.batch_size} is larger than the pool ({n_pool} examples); "
-                    f"lower loop.batch_size"
-                )
-            if not loop.allow_relabel and (loop.rounds - 1) * loop.batch_size > n_unlabeled:
-                raise ConfigError(
-                    f"{job.key}: {loop.rounds - 1} rounds of {loop.batch_size} new examples need "
-                    f"{(loop.rounds - 1) * loop.batch_size} unlabeled examples, the pool has {n_unlabeled}; "
-                    f"lower loop.rounds or loop.batch_size"
-                )
+            unlabeled = np.setdiff1d(np.arange(n_pool), pool.labeled_at_start)
+            labels_left = float(np.sum(remaining))
+            available = pool.info.get("n_annotations_available") if isinstance(pool.info, Mapping) else None
+            what = f"the pool's {pool.source.kind} annotator source" + (
+                f" (the label file holds {available} labels of pool examples)" if available is not None else "")
+            _check_pool_budget(job, loop, n_pool, int(np.sum(remaining[unlabeled] >= 1)), labels_left, what)
             if pool.labeled_at_start.size < loop.n_folds:
                 raise ConfigError(
                     f"{job.key}: fewer initially labeled examples ({pool.labeled_at_start.size}) than "
@@ -404,6 +484,9 @@ class NoisySingleAnnotatorTask(Task):
         build_checked(f"{at}.params", strategy, resolved["method_params"], f"strategy {resolved['method']!r}")
         learner = lookup(f"{name}: models.{model}", LEARNERS, model)
         build_checked(f"{name}: models.{model}.params", learner, resolved["model_params"], f"learner {model!r}")
+        # a device this machine lacks (device: cuda without a GPU) is one line here, not a crash in the first job
+        check_device_param(f"{at}.params", resolved["method_params"])
+        check_device_param(f"{name}: models.{model}.params", resolved["model_params"])
 
         where = f"{name}: loop{_context(job)}"
         loop = check_mapping(where, resolved["loop"])
@@ -416,6 +499,7 @@ class NoisySingleAnnotatorTask(Task):
         if not is_number(momentum) or not 0.0 <= momentum < 1.0:
             raise ConfigError(f"{where}.filter_params.momentum must be a number in [0, 1), got {momentum!r}")
         build_checked(f"{where}.filter_params", filter_class, params, f"noise filter {loop.get('filter', 'none')!r}")
+        check_device_param(f"{where}.filter_params", params)
         try:
             get_filter(loop.get("filter", "none"), momentum=momentum, **params)
         except (TypeError, ValueError) as exc:
@@ -456,19 +540,62 @@ class NoisySingleAnnotatorTask(Task):
         if "noise_rate" in budget and (not is_number(budget["noise_rate"]) or not 0.0 <= budget["noise_rate"] < 1.0):
             raise ConfigError(f"{where}.budget.noise_rate must be a number in [0, 1), got {budget['noise_rate']!r}")
 
+    def _check_dataset(self, job: Job) -> None:
+        """``dataset:`` options and encoder names (no data read), and, for a dataset of known size
+        (:data:`KNOWN_TRAIN_SPLITS`), the budget schedule against its train split: the budgets are checked at the
+        lowest noise rate the config allows (``budget.noise_rate``, else ``noise.rate``, else 0), since a higher
+        rate only makes them larger."""
+        from .pools.features import make_budgets
+
+        resolved = job.resolved
+        where = f"{resolved['benchmark']}: dataset"
+        name, options, _ = check_dataset_options(where, resolved["dataset"], extra=INPUT_KEYS)
+        if options.get("encoder") is None:
+            return
+        from .encoders import ENCODERS
+
+        encoder = lookup(f"{where}.encoder", ENCODERS, options["encoder"])
+        params = check_mapping(f"{where}.encoder_params", options.get("encoder_params"))
+        names, open_ended = accepted_parameters(encoder)
+        reject_unknown_params(f"{where}.encoder_params", params, names, open_ended, f"encoder {options['encoder']!r}")
+        if name not in KNOWN_TRAIN_SPLITS:
+            return
+        n_train, n_classes = KNOWN_TRAIN_SPLITS[name]
+        at = f"{resolved['benchmark']}: data{_context(job)}.budget"
+        settings = resolved["data"]
+        budget = settings.get("budget") or {}
+        rate = float(budget.get("noise_rate", (settings.get("noise") or {}).get("rate", 0.0)))
+        try:
+            schedule = make_budgets(budget, n_classes, rate)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{at}: {exc}") from None
+        if schedule.total > n_train:
+            raise ConfigError(
+                f"{at}: the budget schedule needs {schedule.total} labels (at a noise rate of at least {rate:g}) but "
+                f"the pool, the {name} train split, has {n_train} images; lower data.budget"
+            )
+
+    def check_settings(self, jobs: List[Job]) -> None:
+        checked = set()
+        datasets = set()
+        for job in jobs:
+            resolved = job.resolved
+            settings_key = repr((resolved["variant"], resolved["model"], resolved["method_name"]))
+            if settings_key not in checked:  # the same for every seed
+                self._check_components(job)
+                self._check_data(job)
+                checked.add(settings_key)
+            key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
+            if key not in datasets:
+                self._check_dataset(job)
+                datasets.add(key)
+
     def _validated_features(self, job: Job, data: DataAccess) -> Any:
         from .pools import feature_arrays
 
         resolved = job.resolved
         where = f"{resolved['benchmark']}: dataset"
-        _, options, _ = check_dataset_options(where, resolved["dataset"], extra=INPUT_KEYS)
-        if options.get("encoder") is not None:
-            from .encoders import ENCODERS
-
-            encoder = lookup(f"{where}.encoder", ENCODERS, options["encoder"])
-            params = check_mapping(f"{where}.encoder_params", options.get("encoder_params"))
-            names, open_ended = accepted_parameters(encoder)
-            reject_unknown_params(f"{where}.encoder_params", params, names, open_ended, f"encoder {options['encoder']!r}")
+        self._check_dataset(job)
         try:
             return feature_arrays(resolved["dataset"], resolved["data"], data)
         except UnknownNameError as exc:
@@ -479,15 +606,11 @@ class NoisySingleAnnotatorTask(Task):
     def validate(self, jobs: List[Job], data: DataAccess) -> None:
         from .pools.features import oracle_and_budgets
 
+        self.check_settings(jobs)  # every job's settings first, before any data is loaded or image encoded
         cache: Dict[str, Any] = {}
-        checked = set()
+        resources: set = set()
         for job in jobs:
             resolved = job.resolved
-            settings_key = repr((resolved["variant"], resolved["model"], resolved["method_name"]))
-            if settings_key not in checked:  # the same for every seed
-                self._check_components(job)
-                self._check_data(job)
-                checked.add(settings_key)
             key = repr((sorted(resolved["dataset"].items()), sorted(resolved["data"].items())))
             if key not in cache:
                 cache[key] = self._validated_features(job, data)
@@ -501,6 +624,27 @@ class NoisySingleAnnotatorTask(Task):
                 raise
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: {exc}") from None
+            resource_key = repr((resolved["method"], resolved["method_params"], pool.X.shape[0]))
+            if resource_key not in resources:
+                resources.add(resource_key)
+                self._check_resources(job, int(pool.X.shape[0]), data)
+
+    def _check_resources(self, job: Job, n_samples: int, data: DataAccess) -> None:
+        """What the job's strategy needs for this pool (e.g. the disk of MaxHerding's stored kernel matrix), checked
+        before any job runs, under the run's ``--data-root`` (the strategies' ``check_resources``, where defined)."""
+        from .strategies import get_strategy
+        from .strategies._disk_cache import use_data_root
+
+        resolved = job.resolved
+        check = getattr(get_strategy(resolved["method"], **resolved["method_params"]), "check_resources", None)
+        if check is None:
+            return
+        try:
+            with use_data_root(data.root):
+                check(n_samples)
+        except ValueError as exc:
+            at = f"{resolved['benchmark']}: models.{resolved['model']}.methods[{resolved['method_name']}]"
+            raise ConfigError(f"{at}.params: {exc}") from None
 
     def run(self, resolved: Mapping[str, Any], data: DataAccess, on_round: Optional[Callable[[int], None]] = None) -> Dict[str, np.ndarray]:
         from .loops.noisy_single_annotator import run_noisy_loop

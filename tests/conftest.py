@@ -10,7 +10,32 @@ import pytest
 
 from active_learning.datasets import TabularDataset, load
 
-MIRROR = os.environ.get("AL_DATA_MIRROR")
+#: The raw-data mirror: ``$AL_DATA_MIRROR`` (what ``make test DATA_MIRROR=DIR`` exports), else ``$DATA_MIRROR``.
+MIRROR = os.environ.get("AL_DATA_MIRROR") or os.environ.get("DATA_MIRROR")
+#: The file the mirror tests read first (Wall Robot, 4 sensors).
+MIRROR_PROBE = Path("wall_robot") / "sensor_readings_4.data"
+#: What a skipped mirror test says to do.
+MIRROR_HINT = "set AL_DATA_MIRROR=/path/to/mirror (or `make test DATA_MIRROR=/path/to/mirror`) to run it"
+
+
+def mirror_status() -> str:
+    """One line for pytest's header: whether the raw-data mirror was found, and what the mirror tests do."""
+    if not MIRROR:
+        return f"data mirror: not set, tests that read the real raw files skip; {MIRROR_HINT}"
+    if not (Path(MIRROR) / MIRROR_PROBE).is_file():
+        return f"data mirror: {MIRROR} has no {MIRROR_PROBE.as_posix()}, tests that read the real raw files skip"
+    return f"data mirror: {MIRROR} (tests on the real raw files run)"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return mirror_status()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line at the end (the header is hidden by ``-q``): how many tests skipped for want of the mirror."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "raw-data mirror" in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} test(s) skipped for want of the raw-data mirror; {MIRROR_HINT}")
 
 
 def make_blobs(seed: int = 0) -> TabularDataset:
@@ -51,8 +76,10 @@ def toy_dataset() -> TabularDataset:
 
 @pytest.fixture
 def mirror() -> Path:
-    if not MIRROR or not (Path(MIRROR) / "wall_robot" / "sensor_readings_4.data").is_file():
-        pytest.skip("set AL_DATA_MIRROR to the raw-data mirror to run tests on the real Wall Robot file")
+    if not MIRROR:
+        pytest.skip(f"needs the raw-data mirror: {MIRROR_HINT}")
+    if not (Path(MIRROR) / MIRROR_PROBE).is_file():
+        pytest.skip(f"the raw-data mirror {MIRROR} has no {MIRROR_PROBE.as_posix()}; {MIRROR_HINT}")
     return Path(MIRROR)
 
 

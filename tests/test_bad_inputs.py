@@ -92,6 +92,14 @@ def conflicting_rerun(tmp: Path) -> List[str]:
     return first + ["--set", "loop.rounds=3"]
 
 
+def indices_file(tmp: Path, values: Any) -> List[str]:
+    """``features --indices idx.npy`` with ``values`` saved in that file."""
+    import numpy as np
+
+    np.save(tmp / "idx.npy", np.array(values))
+    return ["features", "--dataset", "cifar10", "--indices", str(tmp / "idx.npy"), "--no-download"]
+
+
 def results_dir_is_a_file(tmp: Path) -> List[str]:
     (tmp / "afile").write_text("not a folder")
     return ["run", toy_yaml(tmp), "--results-dir", str(tmp / "afile"), "--no-progress"]
@@ -132,6 +140,28 @@ def blobs_pool(**kwargs: Any) -> Callable[[Path], Any]:
         return build_tabular_pool(load("blobs"), **kwargs)
 
     return call
+
+
+def suggest_call(tmp: Path, **changes: Any) -> Any:
+    """``suggest_next_batch`` on 3 annotations of 4 feature rows, with ``changes`` to columns or arguments."""
+    import numpy as np
+
+    table = {"example": [0, 1, 2], "annotator": ["x", "y", "x"], "label": [0, 1, 1]}
+    arguments: Dict[str, Any] = {"batch_size": 1, "n_folds": 2}
+    for key, value in changes.items():
+        (table if key in table else arguments)[key] = value
+    return _api("active_learning.multiannotator.suggest_next_batch")(table, np.eye(4), **arguments)
+
+
+def suggest_argv(tmp: Path, ids: int) -> List[str]:
+    import numpy as np
+    import pandas as pd
+
+    pd.DataFrame({"example": [0, 1], "annotator": [0, 0], "label": [0, 1]}).to_csv(tmp / "labels.csv", index=False)
+    np.save(tmp / "features.npy", np.eye(4))
+    pd.DataFrame({"id": range(ids)}).to_csv(tmp / "ids.csv", index=False)
+    return ["suggest", "--labels", str(tmp / "labels.csv"), "--features", str(tmp / "features.npy"), "--batch-size", "1",
+            "--ids", str(tmp / "ids.csv"), "--out", str(tmp / "next.csv")]
 
 
 CASES: List[Case] = [
@@ -213,6 +243,11 @@ CASES: List[Case] = [
     Case("--set bad YAML value", ("loop.rounds=[1", "YAML"), toy_set("loop.rounds=[1")),
     Case("--set conflicting keys", ("conflicts",), toy_set("loop=3", "loop.rounds=2")),
     Case("--set empty key", ("dotted",), toy_set("=3")),
+    Case("--set same key in two flags", ("loop.rounds", "twice"), toy_flags("--set", "loop.rounds=2", "--set", "loop.rounds=3")),
+    Case("--set second flag checked", ("batch_size", "-5"), toy_flags("--set", "loop.rounds=2", "--set", "loop.batch_size=-5")),
+    Case("--set shadowed by a variant", ("variant a", "batch_size", "-5"),
+         toy_set("variants=[{name: a, loop: {batch_size: 20}}]", "loop.batch_size=-5")),
+    Case("--set value with a duplicate key", ("'rounds'", "twice"), toy_set("loop={rounds: 2, rounds: 3}")),
     # flags
     Case("--seeds negative", ("--seeds", "-1"), toy_flags("--seeds", "-1")),
     Case("--seeds not a number", ("--seeds", "x"), toy_flags("--seeds", "x")),
@@ -227,6 +262,19 @@ CASES: List[Case] = [
     Case("run without benchmark", ("benchmark",), lambda tmp: ["run"]),
     Case("features batch size zero", ("--batch-size", "0"), lambda tmp: ["features", "--dataset", "cifar10", "--batch-size", "0"]),
     Case("simclr epochs zero", ("--epochs", "0"), lambda tmp: ["simclr", "--epochs", "0"]),
+    Case("features --indices empty", ("--indices", "empty"), lambda tmp: ["features", "--dataset", "cifar10", "--indices", ""]),
+    Case("features --indices negative", ("--indices", "-1", "negative"),
+         lambda tmp: ["features", "--dataset", "cifar10", "--indices=-1,4"]),
+    Case("features --indices repeated", ("--indices", "index 4", "more than once"),
+         lambda tmp: ["features", "--dataset", "cifar10", "--indices", "4,1,4"]),
+    Case("features --indices 2-D file", ("idx.npy", "shape (2, 2)"), lambda tmp: indices_file(tmp, [[1, 2], [3, 4]])),
+    Case("features --indices float file", ("idx.npy", "1.5", "not an integer"), lambda tmp: indices_file(tmp, [1.5, 2.0])),
+    Case("features --device unknown", ("--device", "gpu0"),
+         lambda tmp: ["features", "--dataset", "cifar10", "--device", "gpu0", "--no-download"]),
+    Case("features --device GPU not here", ("--device", "cuda:7"),
+         lambda tmp: ["features", "--dataset", "cifar10", "--device", "cuda:7", "--no-download"]),
+    Case("simclr --device GPU not here", ("--device", "cuda:7"),
+         lambda tmp: ["simclr", "--dataset", "cifar10", "--device", "cuda:7", "--no-download"]),
     # files and folders
     Case("benchmark unknown", ("no benchmark named 'no_such'",), lambda tmp: ["run", "no_such"]),
     Case("benchmark name glob", ("no benchmark named '*'",), lambda tmp: ["run", "*"]),
@@ -236,6 +284,13 @@ CASES: List[Case] = [
     Case("YAML empty", ("missing required key",), yaml_file("")),
     Case("YAML not UTF-8", ("UTF-8",), yaml_file(b"name: \xff\xfe toy\n")),
     Case("YAML tab indentation", ("not valid YAML",), yaml_file("name: toy\nloop:\n\trounds: 2\n")),
+    Case("YAML duplicate key", ("duplicate key 'loop'", "line 3"), yaml_file("name: toy\nloop: {rounds: 2}\nloop: {rounds: 3}\n")),
+    Case("YAML duplicate nested key", ("duplicate key 'rounds'", "line 4"), yaml_file("name: toy\nloop:\n  rounds: 2\n  rounds: 3\n")),
+    Case("suggest --out is --consensus-out", ("--out", "--consensus-out", "same file"),
+         lambda tmp: ["suggest", "--labels", "l.csv", "--features", "f.npy", "--batch-size", "2", "--out", "F.csv",
+                      "--consensus-out", str(tmp / "F.csv")]),
+    Case("suggest --out is --labels", ("--out", "--labels"),
+         lambda tmp: ["suggest", "--labels", "l.csv", "--features", "f.npy", "--batch-size", "2", "--out", "l.csv"]),
     Case("results made with another config", ("conflict", "--overwrite"), conflicting_rerun, writes_results=True),
     Case("results dir is a file", ("afile", "--results-dir"), results_dir_is_a_file),
     Case("list unknown family", ("unknown family",), lambda tmp: ["list", "colours"]),
@@ -287,6 +342,18 @@ CASES: List[Case] = [
          call=lambda tmp: _api("active_learning.config.expand_jobs")(toy_config(), variants=["x"])),
     Case("make_model unknown hyper-parameter", ("n_estimator",),
          call=lambda tmp: _api("active_learning.models.make_model")("extra_trees", random_state=0, n_estimator=3)),
+    # your own labels (issue 19 part C): class names, example ids, CROWDLAB labels beyond the probabilities
+    Case("suggest_next_batch label not a declared class", ("'cow'", "classes"),
+         call=lambda tmp: suggest_call(tmp, label=["cat", "dog", "cow"], classes=["cat", "dog"])),
+    Case("suggest_next_batch example id unknown", ("'z'", "ids"),
+         call=lambda tmp: suggest_call(tmp, example=["a", "b", "z"], ids=["a", "b", "c", "d"])),
+    Case("suggest_next_batch ids duplicated", ("'a'", "more than one row"),
+         call=lambda tmp: suggest_call(tmp, example=["a", "b", "c"], ids=["a", "b", "c", "a"])),
+    Case("suggest_next_batch models not names", ("models", "7"), call=lambda tmp: suggest_call(tmp, models=7)),
+    Case("crowdlab label above n_classes", ("label 4", "n_classes=2"),
+         call=lambda tmp: _api("active_learning.multiannotator.crowdlab")(
+             [[0.0, 1.0], [1.0, 4.0]], [[0.5, 0.5], [0.5, 0.5]], __import__("numpy").random.default_rng(0))),
+    Case("suggest --ids wrong length", ("ids.csv", "2 ids for 4 features rows"), lambda tmp: suggest_argv(tmp, ids=2)),
 ]
 
 # ----------------------------------------------------------------------------------------------------------------

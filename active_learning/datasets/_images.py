@@ -278,7 +278,7 @@ class ImageDataset:
             annotations = restrict_to_rows(annotations, positions, len(self), column="image")
         return ImageDataset(
             name=self.name, labels=self.labels[positions], images=SubsetImages(self.images, positions),
-            class_names=list(self.class_names), split=self.split, source=dict(self.source),
+            class_names=list(self.class_names), split=self.split, source={"split_size": len(self), **self.source},
             noisy_labels=take(self.noisy_labels), annotator_labels=take(self.annotator_labels), annotations=annotations,
             counts=take(self.counts), subset_indices=base[positions],
             extra={k: np.asarray(v)[positions] for k, v in self.extra.items()}, image_set=self.image_set,

@@ -161,6 +161,7 @@ def load_clothing1m(root: Any = None, mirror: Any = None, download: bool = True,
         missing = keys[int(np.flatnonzero(clean < 0)[0])]
         raise ValueError(f"{clean_path}: no clean label for {split} key {missing!r}")
 
+    split_size = len(keys)
     subset = draw_subset(len(keys), subset_size, seed)
     if subset is not None:
         keys = [keys[i] for i in subset]
@@ -178,6 +179,7 @@ def load_clothing1m(root: Any = None, mirror: Any = None, download: bool = True,
         "licence": LICENCE,
         "jpeg_compressed": True,  # Clothing1M is distributed as JPEG files; there is no lossless original
         "pixels_md5": None,
+        "split_size": split_size,
         "subset_size": None if subset is None else int(subset.shape[0]),
         "subset_seed": None if subset is None else seed,
         "subset_indices": subset,

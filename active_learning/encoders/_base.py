@@ -18,6 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..utils.devices import check_torch_device
+
 Batch = Union[np.ndarray, Sequence[np.ndarray]]
 
 RESIZE_MODES = ("stretch", "center_crop")
@@ -28,6 +30,11 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _checked_device(device: Optional[str], name: str) -> Optional[str]:
+    """An encoder's device setting checked against this machine (``"auto"`` = ``None``: the GPU when present)."""
+    return None if device in (None, "auto") else check_torch_device(device, f"{name}: device")
 
 
 class ImageEncoder:
@@ -72,7 +79,7 @@ class ImageEncoder:
         self.std = [float(s) for s in std]
         self.resize = resize
         self.crop_fraction = float(crop_fraction)
-        self.device = device
+        self.device = _checked_device(device, self.name)
         self._model: Any = None
 
     # -- to implement -------------------------------------------------------------------------------------------
@@ -104,8 +111,9 @@ class ImageEncoder:
         return self.device
 
     def to(self, device: str) -> "ImageEncoder":
-        """Move the encoder to ``device`` (returns ``self``)."""
-        self.device = device
+        """Move the encoder to ``device`` (returns ``self``); a device this machine lacks (``cuda`` without a GPU) is
+        a one-line :class:`~active_learning.utils.devices.DeviceError` here, before any work."""
+        self.device = _checked_device(device, self.name)
         if self._model is not None:
             self._model = self._model.to(device)
         return self

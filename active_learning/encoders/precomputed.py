@@ -80,19 +80,35 @@ class PrecomputedEncoder(ImageEncoder):
         return {"precomputed": True}
 
     def features_for(self, dataset: Any) -> np.ndarray:
-        """The file's rows for ``dataset`` (checked for length and finite values)."""
+        """The file's rows for ``dataset`` (checked for length and finite values).
+
+        The file must have one row per image of the dataset, or, for a subset (``subset_indices``), one row per
+        image of the full split it was drawn from (``source["split_size"]``, when the dataset records it): a file
+        shorter or longer than that is a ``ValueError`` that gives both sizes, never silently sliced.
+        """
         n = len(dataset)
         features = self.features
         subset = getattr(dataset, "subset_indices", None)
+        where = f"{getattr(dataset, 'name', '?')}/{getattr(dataset, 'split', '?')}"
         if features.shape[0] != n:
-            if subset is not None and features.shape[0] > int(np.max(subset)):
-                features = features[np.asarray(subset)]
-            else:
+            if subset is None:
                 raise ValueError(
-                    f"precomputed: {self.path} has {features.shape[0]} rows but dataset "
-                    f"{getattr(dataset, 'name', '?')}/{getattr(dataset, 'split', '?')} has {n} images"
-                    + ("" if subset is None else f" (a subset of a split of at least {int(np.max(subset)) + 1})")
+                    f"precomputed: {self.path} has {features.shape[0]} rows but dataset {where} has {n} images; "
+                    "the file needs exactly one row per image, in dataset order"
                 )
+            split_size = (getattr(dataset, "source", None) or {}).get("split_size")
+            if split_size is not None and features.shape[0] != int(split_size):
+                raise ValueError(
+                    f"precomputed: {self.path} has {features.shape[0]} rows but dataset {where} is a subset of "
+                    f"{n} images of a split of {int(split_size)}; the file needs one row per image of the subset "
+                    f"({n}) or of the full split ({int(split_size)}), in split order"
+                )
+            if split_size is None and features.shape[0] <= int(np.max(subset)):
+                raise ValueError(
+                    f"precomputed: {self.path} has {features.shape[0]} rows but dataset {where} is a subset of "
+                    f"{n} images of a split of at least {int(np.max(subset)) + 1}"
+                )
+            features = features[np.asarray(subset)]
         features = np.asarray(features, dtype=np.float32)
         if not np.all(np.isfinite(features)):
             bad = int(np.flatnonzero(~np.isfinite(features).all(axis=1))[0])

@@ -11,19 +11,22 @@ images, JPEG flag, pixel checksum, subset indices digest) and the encoder finger
 input size, preprocessing). Any change gives a new key; the full digest is stored and compared on load.
 
 Extraction is batched (torch threads = all cores on CPU; the GPU when present) with a tqdm bar in images/s. Every
-``chunk_size`` images are written to their own ``.npy`` (atomically), so a killed run resumes from its last finished
-chunk; the final file is assembled from the chunks into a temporary file and renamed, then the sidecar is written
-(its presence marks a complete cache entry). A cache entry whose file size, shape or checksum does not match its
-sidecar is recomputed.
+``chunk_size`` images are written to their own ``.npy`` (atomically) with the sha256 of its bytes beside it
+(``chunk_<c>.sha256``), so a killed run resumes from its last finished chunk. Before a chunk is reused or assembled
+it is verified: its sha256, its shape (its rows, the features' width), float32 and finite values; a chunk that fails
+is recomputed with a warning that names it, never assembled. (Chunks written before digests existed have no
+``.sha256``: they get the structural checks only.) The final file is assembled from the verified chunks into a
+temporary file and renamed, then the sidecar is written (its presence marks a complete cache entry). A cache entry
+whose file size, shape or checksum does not match its sidecar is recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -34,12 +37,15 @@ import numpy as np
 
 from ..datasets._files import default_root
 from ..utils.io import (
+    atomic_path,
     atomic_save_npy,
     atomic_write_json,
+    atomic_write_text,
     file_digest,
     git_commit,
     package_versions,
     read_keyed_sidecar,
+    reserve_space,
     to_jsonable,
 )
 
@@ -119,14 +125,53 @@ def validate_entry(npy_path: Path, json_path: Path, digest: str, n_rows: int,
     return features, ""
 
 
-def _read_chunk(path: Path, rows: int) -> Optional[np.ndarray]:
+def chunk_digest_path(chunk: Path) -> Path:
+    """The file holding the sha256 of a resumable chunk's bytes (``chunk_000003.npy`` -> ``chunk_000003.sha256``)."""
+    return chunk.with_suffix(".sha256")
+
+
+def verify_chunk(path: Path, rows: int, dim: Optional[int] = None) -> Tuple[Optional[np.ndarray], str]:
+    """``(chunk, "")`` for a sound resumable chunk, else ``(None, reason)``.
+
+    The chunk's bytes must match the sha256 written with it (chunks written before digests existed have none and
+    get the other checks only), and it must load as a 2-D float32 array of ``rows`` rows (and ``dim`` columns, when
+    given) of finite values.
+    """
     try:
-        chunk = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if chunk.ndim != 2 or chunk.shape[0] != rows or chunk.dtype != np.float32 or not np.all(np.isfinite(chunk)):
-        return None
-    return chunk
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, "is missing"
+    except OSError as exc:
+        return None, f"cannot be read ({exc})"
+    digest_file = chunk_digest_path(path)
+    if digest_file.is_file():
+        try:
+            expected = digest_file.read_text().strip()
+        except OSError as exc:
+            return None, f"its digest {digest_file.name} cannot be read ({exc})"
+        if hashlib.sha256(data).hexdigest() != expected:
+            return None, f"does not match the sha256 in {digest_file.name} (corrupted or edited)"
+    try:
+        chunk = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # truncated header or data, not a .npy file, a pickled object, ...
+        return None, f"cannot be loaded ({type(exc).__name__}: {exc})"
+    if not isinstance(chunk, np.ndarray) or chunk.ndim != 2 or chunk.shape[0] != rows:
+        return None, f"holds shape {getattr(chunk, 'shape', None)}, expected {rows} rows"
+    if dim is not None and chunk.shape[1] != dim:
+        return None, f"has {chunk.shape[1]} columns, the other chunks {dim}"
+    if chunk.dtype != np.float32:
+        return None, f"has dtype {chunk.dtype}, expected float32"
+    if not np.all(np.isfinite(chunk)):
+        return None, "holds NaN/inf values"
+    return chunk, ""
+
+
+def _remove_chunk(path: Path) -> None:
+    for stale in (path, chunk_digest_path(path)):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
 
 
 class _Threads:
@@ -155,22 +200,50 @@ class _Threads:
 
 def _write_entry(npy_path: Path, json_path: Path, features_writer: Any, shape: Tuple[int, int],
                  sidecar: Dict[str, Any]) -> None:
-    """Write the final array through a temporary file + rename, then its sidecar."""
-    npy_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{npy_path.name}.", suffix=".tmp", dir=npy_path.parent)
-    os.close(fd)
-    try:
+    """Write the final array through a temporary file + rename (its disk space reserved first, so that a full disk
+    fails at once naming the file), then its sidecar."""
+    nbytes = int(np.prod(shape)) * 4
+    with atomic_path(npy_path, size_hint=nbytes + 128) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+        reserve_space(tmp, int(out.offset) + nbytes)
         features_writer(out)
         out.flush()
         del out
         sidecar["sha256"] = sha256_of_file(tmp)
-        os.replace(tmp, npy_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     atomic_write_json(json_path, sidecar)
+
+
+def _encode_chunks(dataset: Any, encoder: Any, chunks: "list[int]", chunk_size: int, batch_size: int,
+                   write_chunk: Any, bar: Any) -> int:
+    """Encode the images of ``chunks`` (batches prefetched by a thread) and hand each finished chunk to
+    ``write_chunk(c, features)``; returns the number of images encoded."""
+    n = len(dataset)
+    encoded = 0
+    batches = [(c, s) for c in chunks for s in range(c * chunk_size, min((c + 1) * chunk_size, n), batch_size)]
+    if not batches:
+        return 0
+
+    def rows(c: int) -> int:
+        return min(chunk_size, n - c * chunk_size)
+
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        pending = loader.submit(dataset.images.batch, range(batches[0][1], min(batches[0][1] + batch_size, n)))
+        current: Dict[int, list] = {}
+        for b, (c, s) in enumerate(batches):
+            images = pending.result()
+            if b + 1 < len(batches):
+                s_next = batches[b + 1][1]
+                pending = loader.submit(dataset.images.batch, range(s_next, min(s_next + batch_size, n)))
+            current.setdefault(c, []).append(encoder.encode(images))
+            encoded += len(images)
+            if bar is not None:
+                bar.update(len(images))
+            if sum(len(x) for x in current[c]) == rows(c):
+                chunk = np.concatenate(current.pop(c)).astype(np.float32, copy=False)
+                if not np.all(np.isfinite(chunk)):
+                    raise FloatingPointError(f"{encoder.name}: non-finite features in chunk {c}")
+                write_chunk(c, chunk)
+    return encoded
 
 
 def extract_features(
@@ -263,7 +336,7 @@ def extract_features(
     if marker.is_file() and marker.read_text().strip() != f"{digest} {chunk_size}":
         shutil.rmtree(chunk_dir)  # chunks of another spec or chunk size: start over
         chunk_dir.mkdir(parents=True)
-    marker.write_text(f"{digest} {chunk_size}\n")
+    atomic_write_text(marker, f"{digest} {chunk_size}\n")
 
     def chunk_path(c: int) -> Path:
         return chunk_dir / f"chunk_{c:06d}.npy"
@@ -271,7 +344,25 @@ def extract_features(
     def rows(c: int) -> int:
         return min(chunk_size, n - c * chunk_size)
 
-    done = [c for c in range(n_chunks) if chunk_path(c).is_file() and _read_chunk(chunk_path(c), rows(c)) is not None]
+    def write_chunk(c: int, chunk: np.ndarray) -> None:
+        sha = atomic_save_npy(chunk_path(c), chunk)
+        atomic_write_text(chunk_digest_path(chunk_path(c)), sha + "\n")  # after the chunk: no digest, no trust
+
+    def discard(c: int, why: str) -> None:
+        warnings.warn(f"feature chunk {chunk_path(c)} {why}; recomputing it", stacklevel=3)
+        _remove_chunk(chunk_path(c))
+
+    dims: Dict[int, int] = {}  # the features' width, from the first sound chunk
+    done = []
+    for c in range(n_chunks):
+        if not chunk_path(c).is_file():
+            continue
+        chunk, why = verify_chunk(chunk_path(c), rows(c), dims.get(0))
+        if chunk is None:
+            discard(c, why)
+            continue
+        dims.setdefault(0, int(chunk.shape[1]))
+        done.append(c)
     todo = [c for c in range(n_chunks) if c not in set(done)]
     done_rows = sum(rows(c) for c in done)
 
@@ -281,40 +372,31 @@ def extract_features(
 
         bar = tqdm(total=n, initial=done_rows, unit="img", desc=f"{encoder.name} {dataset.image_set}/{dataset.split}")
     start = time.perf_counter()
-    encoded = 0
     resolved_device = encoder.resolved_device
-    with _Threads(resolved_device, num_threads) as threads, ThreadPoolExecutor(max_workers=1) as loader:
-        batches = [(c, s) for c in todo for s in range(c * chunk_size, c * chunk_size + rows(c), batch_size)]
-        pending = loader.submit(dataset.images.batch, range(batches[0][1], min(batches[0][1] + batch_size, n))) \
-            if batches else None
-        current: Dict[int, list] = {}
-        for b, (c, s) in enumerate(batches):
-            assert pending is not None  # submitted before the loop and at the end of every step but the last
-            images = pending.result()
-            if b + 1 < len(batches):
-                s_next = batches[b + 1][1]
-                pending = loader.submit(dataset.images.batch, range(s_next, min(s_next + batch_size, n)))
-            current.setdefault(c, []).append(encoder.encode(images))
-            encoded += len(images)
-            if bar is not None:
-                bar.update(len(images))
-            if sum(len(x) for x in current[c]) == rows(c):
-                chunk = np.concatenate(current.pop(c)).astype(np.float32, copy=False)
-                if not np.all(np.isfinite(chunk)):
-                    raise FloatingPointError(f"{encoder.name}: non-finite features in chunk {c}")
-                atomic_save_npy(chunk_path(c), chunk)
-    if bar is not None:
-        bar.close()
+    with _Threads(resolved_device, num_threads) as threads:
+        encoded = _encode_chunks(dataset, encoder, todo, chunk_size, batch_size, write_chunk, bar)
+        if bar is not None:
+            bar.close()
+        # every chunk is verified again (digest, shape, values) right before assembly; one that fails is recomputed
+        recomputed = []
+        for c in range(n_chunks):
+            chunk, why = verify_chunk(chunk_path(c), rows(c), dims.get(0))
+            if chunk is None:
+                discard(c, why)
+                recomputed.append(c)
+            else:
+                dims.setdefault(0, int(chunk.shape[1]))
+        encoded += _encode_chunks(dataset, encoder, recomputed, chunk_size, batch_size, write_chunk, None)
     seconds = time.perf_counter() - start
-
-    first = np.load(chunk_path(0), mmap_mode="r")
-    shape = (n, int(first.shape[1]))
+    if 0 not in dims:
+        dims[0] = int(np.load(chunk_path(0), mmap_mode="r").shape[1])
+    shape = (n, dims[0])
 
     def assemble(out: np.ndarray) -> None:
         for c in range(n_chunks):
-            chunk = _read_chunk(chunk_path(c), rows(c))
-            if chunk is None or chunk.shape[1] != shape[1]:
-                raise RuntimeError(f"feature chunk {chunk_path(c)} is missing or malformed")
+            chunk, why = verify_chunk(chunk_path(c), rows(c), shape[1])
+            if chunk is None:
+                raise RuntimeError(f"feature chunk {chunk_path(c)} {why} (changed during the extraction); run again")
             out[c * chunk_size:c * chunk_size + rows(c)] = chunk
 
     sidecar.update({
@@ -324,6 +406,7 @@ def extract_features(
             "images_encoded": encoded,
             "images_per_s": round(encoded / seconds, 2) if seconds > 0 and encoded else None,
             "resumed_chunks": len(done),
+            "recomputed_chunks": len(recomputed),
             "device": resolved_device,
             "torch_threads": threads,
             "batch_size": batch_size,

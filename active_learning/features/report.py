@@ -154,6 +154,9 @@ def features_main(dataset: str, encoder: str, root: Any = None, mirror: Any = No
     from ..encoders import get_encoder
     from .cache import cached_path, extract_features
 
+    from ..utils.devices import check_torch_device
+
+    check_torch_device(device, "device")  # a GPU this machine lacks: one line before any data is read
     loader = DATASETS.get(dataset)
     if feature_root is None and root is not None:
         feature_root = Path(root) / "features"
@@ -167,6 +170,10 @@ def features_main(dataset: str, encoder: str, root: Any = None, mirror: Any = No
     for split in dict.fromkeys(s for s in wanted if s in available):
         data = load(dataset, root=root, mirror=mirror, download=download, split=split, **options)
         if indices is not None:
+            top = int(np.max(indices)) if np.size(indices) else -1
+            if top >= len(data):
+                raise ValueError(f"indices: {top} is past the end of {dataset}/{split}, which has {len(data)} images "
+                                 f"(0..{len(data) - 1})")
             data = data.subset(np.asarray(indices))
         feats = extract_features(data, enc, root=feature_root, batch_size=batch_size, chunk_size=chunk_size,
                                  device=device, progress=progress)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
@@ -42,7 +41,7 @@ from torch.nn import functional as F
 from ..encoders._base import default_device
 from ..encoders.resnet_cifar import ContrastiveModel
 from ..encoders.simclr_resnet import NORMALIZATION
-from ..utils.io import atomic_write_json, git_commit, package_versions
+from ..utils.io import atomic_path, atomic_write_json, git_commit, package_versions
 
 # ITU-R BT.601 luma and the YIQ transform used for the grayscale and hue operations.
 _LUMA = (0.299, 0.587, 0.114)
@@ -150,16 +149,8 @@ def _normalization_for(name: str) -> Any:
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:  # a full disk: one line naming the checkpoint
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None, mirror: Any = None,
@@ -199,7 +190,9 @@ def pretrain_simclr(dataset_name: Union[str, Any] = "cifar10", root: Any = None,
     """
     from ..datasets import load
     from ..datasets._files import default_root
+    from ..utils.devices import check_torch_device
 
+    check_torch_device(device, "device")  # a GPU this machine lacks: one line before any data is read
     if isinstance(dataset_name, str):
         data = load(dataset_name, root=root, mirror=mirror, download=download, split=split,
                     **(dataset_options or {}))

@@ -58,9 +58,31 @@ _FINAL_CLIP = 1e-30
 Calibration = Union[str, float]
 
 
+def check_label_table(labels: np.ndarray, n_classes: int, what: str = "label table") -> np.ndarray:
+    """A wide label table (NaN = missing) as a 2-D float array whose labels are the classes ``0..n_classes-1``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the first bad label and ``n_classes``: a label that is not an integer, or outside
+        ``0..n_classes-1`` (e.g. a label table whose classes outnumber the columns of the model's probabilities).
+    """
+    labels = np.asarray(labels, dtype=float)
+    if labels.ndim != 2:
+        raise ValueError(f"{what}: expected a wide (n_examples, n_annotators) label table, got shape {labels.shape}")
+    present = labels[~np.isnan(labels)]
+    bad = (present != np.round(present)) | (present < 0) | (present >= n_classes)
+    if bad.any():
+        raise ValueError(
+            f"{what}: label {present[bad][0]:g} is not a class of n_classes={n_classes} (classes are 0..{n_classes - 1}; "
+            f"{int(bad.sum())} bad label(s)); fix the labels or pass probabilities with one column per class"
+        )
+    return labels
+
+
 def label_counts(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Per row of a wide label table (NaN = missing), how many annotations it holds of each class, shape (n, K)."""
-    labels = np.asarray(labels, dtype=float)
+    labels = check_label_table(labels, n_classes)
     counts = np.zeros((labels.shape[0], n_classes))
     rows, cols = np.nonzero(~np.isnan(labels))
     np.add.at(counts, (rows, labels[rows, cols].astype(np.int64)), 1.0)
@@ -152,11 +174,12 @@ def fit_temperature(labels: np.ndarray, pred_probs: np.ndarray, calibration: Cal
         ``1.0`` for ``"none"`` and whenever no example has two or more annotations (as cleanlab).
     """
     calibration = check_calibration(calibration)
+    pred_probs = np.asarray(pred_probs, dtype=float)
+    check_label_table(labels, pred_probs.shape[-1], "calibration")
     if isinstance(calibration, float):
         return calibration
     if calibration == "none" or not (np.sum(~np.isnan(labels), axis=1) >= 2).any():
         return 1.0
-    pred_probs = np.asarray(pred_probs, dtype=float)
     if calibration == "cleanlab":
         return _cleanlab_temperature(labels, pred_probs)
     distribution = empirical_label_distribution(labels, pred_probs.shape[1])

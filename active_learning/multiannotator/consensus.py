@@ -22,7 +22,14 @@ import numpy as np
 
 from .._registry import Registry
 from ..utils.random import global_numpy_seeded
-from .calibration import DEFAULT_CALIBRATION, Calibration, fit_temperature, label_counts, scale_probabilities
+from .calibration import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    check_label_table,
+    fit_temperature,
+    label_counts,
+    scale_probabilities,
+)
 
 ConsensusFn = Callable[..., np.ndarray]
 CONSENSUS: Registry[ConsensusFn] = Registry("consensus method")
@@ -90,7 +97,7 @@ def majority_vote_labels(
         raise ValueError("majority vote: every row of the label table needs at least one label")
     if n_classes is None:
         n_classes = probs.shape[1] if probs is not None else int(np.nanmax(labels)) + 1
-    counts = label_counts(labels, n_classes)
+    counts = label_counts(check_label_table(labels, n_classes, "majority vote"), n_classes)
     tied = counts == counts.max(axis=1, keepdims=True)
     untied_rows = tied.sum(axis=1) == 1
     if probs is not None:
@@ -185,6 +192,12 @@ def crowdlab_fit(
 
     stacked = np.asarray(pred_probs, dtype=float)
     stacked = stacked[None] if stacked.ndim == 2 else stacked
+    if stacked.ndim != 3:
+        raise ValueError(f"CROWDLAB: pred_probs must have shape (n, K) or (m, n, K), got {np.shape(pred_probs)}")
+    labels = check_label_table(labels, stacked.shape[2], "CROWDLAB")
+    if stacked.shape[1] != labels.shape[0]:
+        raise ValueError(f"CROWDLAB: {labels.shape[0]} rows of labels but pred_probs has {stacked.shape[1]}; give one "
+                         "row of probabilities per labeled example")
     n_models, n_annotators = stacked.shape[0], labels.shape[1]
     if (np.sum(~np.isnan(labels), axis=1) == 1).all():
         mean = stacked.mean(axis=0)
@@ -240,6 +253,7 @@ def crowdlab(
     or more labels (CROWDLAB cannot estimate annotator quality then). ``pred_probs`` of shape (m, n, K) uses
     cleanlab's ensemble version. ``calibration="none"`` skips the temperature scaling (diagnostics).
     """
+    labels = np.asarray(labels, dtype=float)
     if pred_probs is None or not (np.sum(~np.isnan(labels), axis=1) >= 2).any():
         return majority_vote_labels(labels, pred_probs, rng, tie_break=tie_break)
     return crowdlab_fit(labels, pred_probs, rng, calibration=calibration, tie_break=tie_break).consensus

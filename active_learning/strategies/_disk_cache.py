@@ -5,7 +5,8 @@ and a few parameters (δ, or the kernel radius and σ), not on the seed, the rou
 level. They are built once per feature set and stored here, so that every later run on the same features loads
 them instead of rebuilding them.
 
-Layout under ``root`` (default ``<data root>/graphs``, i.e. ``datasets/graphs`` or ``$AL_DATA_ROOT/graphs``)::
+Layout under ``root`` (default ``<data root>/graphs``: the runner's ``--data-root`` for the jobs of a run, see
+:func:`use_data_root`; else ``$AL_DATA_ROOT/graphs``, else ``datasets/graphs`` in the working directory)::
 
     <key>.npz     the arrays (uncompressed ``numpy.savez``; loaded with ``allow_pickle=False``)
     <key>.json    sidecar: full key, kind, parameters, feature digest and shape, array shapes and dtypes, the
@@ -25,6 +26,7 @@ is reported with a :class:`GraphCacheWarning` and the entry is rebuilt. A cache 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -34,11 +36,21 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Generic, Mapping, Optional, Tuple, TypeVar, Union
+from contextvars import ContextVar
+from typing import Any, Callable, Dict, Generic, Iterator, Mapping, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 
-from ..utils.io import atomic_path, atomic_write, atomic_write_json, file_digest, package_versions, read_keyed_sidecar, to_jsonable
+from ..utils.io import (
+    atomic_path,
+    atomic_write,
+    atomic_write_json,
+    file_digest,
+    package_versions,
+    read_keyed_sidecar,
+    reserve_space,
+    to_jsonable,
+)
 from ._graph import SparseGraph
 
 #: Bumped whenever the stored arrays or their meaning change (part of every key).
@@ -62,8 +74,28 @@ class GraphCacheWarning(UserWarning):
     """A cache entry was unusable (corrupt, edited, unreadable) or could not be written."""
 
 
+#: The data root of the running job (``--data-root``), set by :func:`use_data_root`; ``None``: the default root.
+_DATA_ROOT: ContextVar[Optional[Path]] = ContextVar("active_learning_data_root", default=None)
+
+
+@contextlib.contextmanager
+def use_data_root(root: "str | os.PathLike[str] | None") -> Iterator[None]:
+    """Within the block (one job of a run), the default cache folder is ``<root>/graphs``: the structures follow
+    the run's ``--data-root`` like its features do. ``None`` leaves the default (``$AL_DATA_ROOT``, else
+    ``./datasets``). A :class:`contextvars.ContextVar`, so threads and processes of other runs are not affected."""
+    token = _DATA_ROOT.set(Path(root) if root is not None else None)
+    try:
+        yield
+    finally:
+        _DATA_ROOT.reset(token)
+
+
 def default_graph_root() -> Path:
-    """``<data root>/graphs`` (``datasets/graphs`` in the working directory, or ``$AL_DATA_ROOT/graphs``)."""
+    """``<data root>/graphs``: the running job's ``--data-root`` (:func:`use_data_root`), else ``$AL_DATA_ROOT``,
+    else ``datasets`` in the working directory."""
+    root = _DATA_ROOT.get()
+    if root is not None:
+        return root / "graphs"
     from ..datasets import default_root
 
     return default_root() / "graphs"
@@ -376,8 +408,12 @@ def load_or_build_matrix(
     target = matrix_path(root, key)
 
     def build() -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-        with atomic_path(target) as tmp:
+        nbytes = 4 * int(shape[0]) * int(shape[1])
+        # the free space is checked and the file's blocks allocated before the fill: a full disk is one line
+        # (DiskFullError naming the file and the size), never a SIGBUS in the middle of writing the memory map
+        with atomic_path(target, size_hint=nbytes + 128) as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+            reserve_space(tmp, int(out.offset) + nbytes)
             extras = fill(out)
             out.flush()
             del out

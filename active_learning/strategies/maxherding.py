@@ -50,6 +50,7 @@ from ._disk_cache import (
     resolve_cache_dir,
 )
 from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_block_size, gather_rows, resolve_device
+from ..utils.io import format_bytes, free_bytes
 
 KERNELS = ("rbf", "tophat", "student_t", "laplace", "cauchy")
 
@@ -522,8 +523,11 @@ class MaxHerding(GreedyCoverageStrategy):
         memory-mapped float32 ``.npy`` (4 n² bytes: 10 GB at n = 50,000) and shared by every seed, round, filter
         and process; an exact gain is then a read of one row instead of a product with the features. It pays off
         on a CPU with a wide kernel (σ of the order of the typical distance), where the lazy bounds are loose and
-        thousands of gains are re-evaluated per pick. CPU only. ``"auto"``: dense up to ``sparse_threshold``
-        points, sparse above (never stored).
+        thousands of gains are re-evaluated per pick. CPU only. Opt-in: ``"auto"`` never chooses it. Before any
+        job runs (:meth:`check_resources`) and again before the matrix is written, a pool above
+        ``max_stored_points``, or a matrix larger than the free space of the cache folder (or, not stored on
+        disk, than the available memory), is refused with one line that gives the size and the alternative.
+        ``"auto"``: dense up to ``sparse_threshold`` points, sparse above (never stored).
     truncation_tol : float, default=1e-3
     sparse_threshold : int, default=100_000
     max_stored_points : int, default=60_000
@@ -675,13 +679,44 @@ class MaxHerding(GreedyCoverageStrategy):
             near_graph=near, row_sums=row_sums,
         )
 
-    def _stored_model(self, features: np.ndarray, priority: np.ndarray, root: Optional[Path]) -> KernelCoverModel:
-        n = features.shape[0]
+    def check_resources(self, n_samples: int) -> None:
+        """Refuse, with one line, a ``kernel_backend="stored"`` matrix this machine cannot hold for a pool of
+        ``n_samples`` points: more than ``max_stored_points``, more than the free disk space of the cache folder
+        (unless a matrix of that size is already stored there), or, when it is not stored on disk, more than the
+        available memory. Called before any job runs and again when the model is prepared; other backends pass."""
+        if self.kernel_backend == "stored":
+            self._check_stored(int(n_samples), resolve_cache_dir(self.cache_dir))
+
+    def _check_stored(self, n: int, root: Optional[Path], disk: bool = True) -> None:
+        """``disk=False`` (when preparing a model) leaves the free-space check to the write itself (under the
+        entry's lock, when the matrix is really built): another job may be writing the same matrix right now."""
+        nbytes = 4 * n * n
+        alternative = "or use kernel_backend='dense' (exact, no matrix) or 'sparse'"
         if n > self.max_stored_points:
             raise ValueError(
-                f"kernel_backend='stored' keeps the {n} x {n} kernel matrix ({4 * n * n / 1e9:.1f} GB); the pool "
-                f"exceeds max_stored_points={self.max_stored_points}: raise it if the disk and memory allow, or use "
-                "kernel_backend='dense' (exact, no matrix) or 'sparse'")
+                f"kernel_backend='stored' keeps the {n} x {n} kernel matrix ({format_bytes(nbytes)}); the pool "
+                f"exceeds max_stored_points={self.max_stored_points}: raise it if the disk and memory allow, "
+                f"{alternative}")
+        if root is not None and n >= self.disk_cache_min_points:
+            if not disk or _matrix_stored(root, n):
+                return
+            free = free_bytes(root)
+            if free is not None and nbytes > free:
+                raise ValueError(
+                    f"kernel_backend='stored' writes the {n} x {n} kernel matrix ({format_bytes(nbytes)}) to {root}, "
+                    f"which has {format_bytes(free)} free: free some space, point --data-root (or cache_dir) at a "
+                    f"larger disk, {alternative}")
+            return
+        available = _available_memory()
+        if available is not None and nbytes > available:
+            raise ValueError(
+                f"kernel_backend='stored' without the disk cache holds the {n} x {n} kernel matrix "
+                f"({format_bytes(nbytes)}) in memory, and {format_bytes(available)} is available: enable the disk "
+                f"cache (cache_dir), {alternative}")
+
+    def _stored_model(self, features: np.ndarray, priority: np.ndarray, root: Optional[Path]) -> KernelCoverModel:
+        n = features.shape[0]
+        self._check_stored(n, root, disk=False)
 
         normalized: List[np.ndarray] = []
 
@@ -734,6 +769,28 @@ class MaxHerding(GreedyCoverageStrategy):
         state = model.init_state(local_labeled)
         picks = greedy_picks(state, unlabeled_mask(sub.size, local_labeled), budget)
         return sub[picks]
+
+
+def _matrix_stored(root: Path, n: int) -> bool:
+    """Whether ``root`` already holds an ``n x n`` float32 kernel matrix file (then no new disk space is needed;
+    the entry's own checks still decide whether it is this pool's)."""
+    data = 4 * n * n
+    try:
+        return any(0 < path.stat().st_size - data <= 4096 for path in root.glob("*.matrix.npy"))
+    except OSError:
+        return False
+
+
+def _available_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), ``None`` where unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _near_to_arrays(value: Tuple[SparseGraph, Optional[np.ndarray]], exact: bool) -> Dict[str, np.ndarray]:

@@ -162,6 +162,12 @@ class NAS(QueryStrategy):
         """Forget the noise-momentum scores (call at the start of each AL run)."""
         self._momentum_wrappers = {}
 
+    def check_resources(self, n_samples: int) -> None:
+        """The base strategy's check of what a pool of ``n_samples`` points needs (disk, memory), if it has one."""
+        check = getattr(self.base, "check_resources", None)
+        if check is not None:
+            check(n_samples)
+
     def _resolve_filter(self, context: Dict[str, Any]) -> "NoiseFilter":
         filt = self.noise_filter if self.noise_filter is not None else context.get("noise_filter")
         if filt is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 from contextvars import ContextVar
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
 _CURRENT: ContextVar[Optional[str]] = ContextVar("active_learning_device", default=None)
 
@@ -32,6 +32,63 @@ def cuda_device_count() -> int:
     except ImportError:  # pragma: no cover - torch is a dependency
         return 0
     return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def _no_gpu_reason() -> str:
+    """Why torch sees no CUDA device here, in a few words."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "torch is not installed"
+    if getattr(torch.version, "cuda", None) is None:
+        return f"this torch ({torch.__version__}) was built without CUDA"
+    return f"torch {torch.__version__} sees no CUDA device (driver, CUDA_VISIBLE_DEVICES?)"
+
+
+def check_torch_device(device: Optional[str], what: str = "device") -> Optional[str]:
+    """Check a torch device name before any work: ``None`` and ``"auto"`` pass (they choose for themselves);
+    ``"cpu"`` passes; ``"cuda"`` / ``"cuda:<k>"`` need that CUDA device to be visible, ``"mps"`` Apple's GPU.
+
+    Returns ``device`` unchanged; raises :class:`DeviceError` (one line, naming ``what`` and the way out) otherwise.
+    """
+    if device is None or device == "auto":
+        return device
+    if not isinstance(device, str):
+        raise DeviceError(f"{what} must be a device name such as cpu, cuda or cuda:0, got {device!r}")
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"{what} {device!r} is not a torch device; use cpu, cuda or cuda:<index>") from None
+    if parsed.type == "cuda":
+        count = cuda_device_count()
+        if count == 0:
+            raise DeviceError(f"{what} {device}: no GPU found ({_no_gpu_reason()}); use cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise DeviceError(
+                f"{what} {device}: not visible, this machine has {count} CUDA device(s) "
+                f"({', '.join(f'cuda:{k}' for k in range(count))})"
+            )
+    elif parsed.type == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        if backend is None or not backend.is_available():
+            raise DeviceError(f"{what} {device}: Apple's MPS GPU is not available here; use cpu")
+    return device
+
+
+def check_device_param(where: str, params: Any) -> None:
+    """A component's ``device`` parameter (learners, strategies, noise filters), checked before any job runs:
+    :func:`check_torch_device` on ``params["device"]`` when ``params`` is a mapping that sets it."""
+    if isinstance(params, Mapping) and "device" in params:
+        check_torch_device(params["device"], f"{where}.device")
+
+
+def auto_devices_note(devices: Optional[Sequence[str]]) -> Optional[str]:
+    """The line ``--devices auto`` prints when it found no GPU (``devices == ["cpu"]``), else ``None``."""
+    if devices is None or list(devices) != ["cpu"]:
+        return None
+    return f"--devices auto: no GPU found ({_no_gpu_reason()}); every job runs on the CPU"
 
 
 def resolve_devices(spec: Union[None, str, Sequence[str]], *, check_visible: bool = True) -> Optional[List[str]]:

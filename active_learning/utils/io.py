@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 from importlib import metadata
@@ -36,13 +38,112 @@ def _current_umask() -> int:
     return mask
 
 
+#: ``errno`` values that mean "the disk (or the user's quota) is full".
+SPACE_ERRNOS = frozenset(code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if code is not None)
+
+
+class DiskFullError(OSError):
+    """A file could not be written for lack of disk space (or quota).
+
+    ``filename`` is the file that was being written and ``strerror`` says how much space it needed (when known) and
+    how much was free, so that ``f"{strerror}: {filename}"`` (the command line's one-line error) says it all.
+    """
+
+    def __str__(self) -> str:
+        return f"{self.strerror}: {self.filename}"
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes for people: ``"512 B"``, ``"3.2 MB"``, ``"10.0 GB"`` (powers of 1000)."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+def free_bytes(path: "str | os.PathLike[str]") -> Optional[int]:
+    """Free bytes on the file system of ``path`` (its nearest existing parent folder), ``None`` when unknown."""
+    folder = Path(path)
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return None
+
+
+def disk_full_error(path: "str | os.PathLike[str]", needed: Optional[int] = None) -> DiskFullError:
+    """The one-line :class:`DiskFullError` for ``path``: what it needed (when known) and what is free there."""
+    free = free_bytes(Path(path).parent)
+    parts = []
+    if needed is not None:
+        parts.append(f"writing it needs about {format_bytes(needed)}")
+    if free is not None:
+        parts.append(f"{format_bytes(free)} free there")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return DiskFullError(errno.ENOSPC, f"No space left on device{detail}; free some space or write elsewhere",
+                         os.fspath(path))
+
+
+def check_free_space(path: "str | os.PathLike[str]", needed: int) -> None:
+    """Raise :class:`DiskFullError` before writing ``needed`` bytes to ``path`` when its disk has less free space."""
+    free = free_bytes(Path(path).parent)
+    if free is not None and needed > free:
+        raise disk_full_error(path, needed)
+
+
+def reserve_space(path: "str | os.PathLike[str]", nbytes: int) -> None:
+    """Allocate ``nbytes`` of disk for the file ``path`` now (``posix_fallocate``), so that a full disk fails here
+    with an ``OSError`` rather than with a ``SIGBUS`` while a memory map of the file is written. A no-op where the
+    platform or the file system cannot allocate ahead."""
+    allocate = getattr(os, "posix_fallocate", None)
+    if allocate is None or nbytes <= 0:
+        return
+    fd = os.open(os.fspath(path), os.O_RDWR)
+    try:
+        allocate(fd, 0, int(nbytes))
+    except OSError as exc:
+        if exc.errno in SPACE_ERRNOS:
+            raise
+        # EOPNOTSUPP, EINVAL...: this file system cannot allocate ahead; write as before
+    finally:
+        os.close(fd)
+
+
+def _named_error(exc: OSError, path: Path, size_hint: Optional[int], tmp: Optional[str] = None) -> OSError:
+    """``exc`` as an error that names ``path`` (the file being written, not its temporary twin)."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    if exc.errno in SPACE_ERRNOS:
+        return disk_full_error(path, size_hint)
+    unnamed = exc.filename is None or (tmp is not None and os.fspath(exc.filename) == tmp)
+    if exc.errno is not None and unnamed and type(exc).__module__ == "builtins":
+        return OSError(exc.errno, exc.strerror or str(exc), os.fspath(path))  # the subclass follows errno
+    return exc
+
+
 @contextlib.contextmanager
-def atomic_path(path: Path) -> "Iterator[Path]":
+def atomic_path(path: Path, size_hint: Optional[int] = None) -> "Iterator[Path]":
     """Yield a temporary path in ``path``'s folder to write; on success fsync it, give it the usual permissions and
-    rename it to ``path`` (atomic); on any error remove it. For writers that need a path (e.g. a memory map)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    rename it to ``path`` (atomic); on any error remove it. For writers that need a path (e.g. a memory map).
+
+    ``size_hint``: bytes the file will take, when known: a disk with less free space fails at once, before anything
+    is written. Any ``OSError`` is raised naming ``path``; a full disk (``ENOSPC``, ``EDQUOT``) as a
+    :class:`DiskFullError` that also says how much space was needed and how much is free.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if size_hint is not None:
+            check_free_space(path, size_hint)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        named = _named_error(exc, path, size_hint)
+        if named is exc:
+            raise
+        raise named from exc
     tmp = Path(name)
     try:
         yield tmp
@@ -50,17 +151,24 @@ def atomic_path(path: Path) -> "Iterator[Path]":
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the usual file permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            named = _named_error(exc, path, size_hint, name)
+            if named is not exc:
+                raise named from exc
         raise
 
 
-def atomic_write(path: Path, write: "Any") -> None:
-    """Write ``path`` atomically: ``write(handle)`` into a temporary file of the same folder, fsync, rename."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+def atomic_write(path: Path, write: "Any", size_hint: Optional[int] = None) -> None:
+    """Write ``path`` atomically: ``write(handle)`` into a temporary file of the same folder, fsync, rename.
+
+    ``size_hint``: see :func:`atomic_path`.
+    """
+    with atomic_path(path, size_hint) as tmp, open(tmp, "wb") as handle:
         write(handle)
 
 
@@ -87,8 +195,10 @@ def atomic_save_npy(path: "str | os.PathLike[str]", array: np.ndarray) -> str:
         The hex sha256 digest of the bytes written (the whole ``.npy`` file), for :func:`npy_record`.
     """
     digest = hashlib.sha256()
+    values = np.asarray(array)
     atomic_write(
-        Path(path), lambda handle: np.save(_HashingWriter(handle, digest), np.asarray(array), allow_pickle=False)
+        Path(path), lambda handle: np.save(_HashingWriter(handle, digest), values, allow_pickle=False),
+        size_hint=int(values.nbytes) + 128,  # the data and a typical .npy header
     )
     return digest.hexdigest()
 
