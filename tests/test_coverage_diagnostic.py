@@ -1,0 +1,141 @@
+"""The coverage diagnostic on data whose answer is known, its verdicts, the CLI and the benchmark record."""
+
+from __future__ import annotations
+
+import json
+import numpy as np
+import pytest
+
+from active_learning.cli import main
+from active_learning.diagnostics import ball_statistics, diagnose_coverage, probcover_coverage
+from active_learning.diagnostics.benchmark import dataset_key, radii_by_dataset, verdict_lines
+
+
+def _clusters(n_per: int = 150, C: int = 4, dim: int = 16, spread: float = 0.05, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim)[:C]  # pairwise distance sqrt(2) on the unit sphere
+    y = np.repeat(np.arange(C), n_per)
+    X = centres[y] + spread * rng.normal(size=(y.size, dim))
+    return X.astype(np.float32), y
+
+
+def _uniform(n: int = 600, dim: int = 256, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, dim)).astype(np.float32), rng.integers(0, 4, n)
+
+
+def test_separated_clusters_give_large_pure_balls_and_the_premise_holds():
+    X, y = _clusters()
+    diag = diagnose_coverage(X, y, deltas=[0.5, 0.75], deltas_of_interest=[0.75], n_centres=300, samples_per_class=(1, 2))
+    row = diag.ball_row(0.75)
+    assert row.mean_ball == pytest.approx(150, abs=1)  # each ball = its whole cluster
+    assert row.singleton_fraction == 0.0
+    assert row.pure_fraction == 1.0 and row.own_class_share == 1.0
+    assert diag.knn_accuracy == 1.0
+    cov = [r for r in diag.coverage if r.delta == 0.75]
+    assert [r.budget for r in cov] == [4, 8]
+    assert cov[0].probcover_coverage == 1.0 and cov[0].probcover_classes == 4  # one pick per cluster covers all
+    assert cov[0].random_coverage < 1.0
+    assert diag.verdict(0.75).startswith("PREMISE HOLDS")
+    assert diag.purity_delta is not None and diag.purity_delta >= 0.75  # clusters are sqrt(2) apart
+
+
+def test_uniform_noise_gives_singletons_and_the_verdict_says_random():
+    X, y = _uniform()
+    diag = diagnose_coverage(X, y, deltas=[0.5, 0.75, 1.0], deltas_of_interest=[0.75])
+    row = diag.ball_row(0.75)
+    assert row.singleton_fraction == 1.0 and row.mean_ball == 1.0
+    verdict = diag.verdict(0.75)
+    assert verdict.startswith("PREMISE FAILS") and "behave like random" in verdict
+    assert diag.knn_accuracy < 0.5  # labels are random
+    cov = [r for r in diag.coverage if r.delta == 0.75]
+    assert all(r.probcover_coverage == pytest.approx(r.random_coverage, abs=1e-9) for r in cov)
+
+
+def test_mixed_balls_are_called_class_mixed():
+    X, _ = _clusters(C=2)
+    y = np.random.default_rng(1).integers(0, 2, X.shape[0])  # labels unrelated to the clusters
+    diag = diagnose_coverage(X, y, deltas=[0.75], deltas_of_interest=[0.75], purity_rule=False)
+    assert diag.ball_row(0.75).pure_fraction_nonsingleton == 0.0
+    assert "class-mixed" in diag.verdict(0.75)
+
+
+def test_ball_sizes_are_counted_against_the_whole_pool_and_match_brute_force():
+    X, y = _clusters(n_per=60, spread=0.3, seed=3)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    D = np.sqrt(np.clip(2 - 2 * U @ U.T, 0, None))
+    rows, knn, m = ball_statistics(U, [0.4, 0.6], y, n_centres=50, rng=np.random.default_rng(0))
+    centres = np.sort(np.random.default_rng(0).choice(U.shape[0], 50, replace=False))
+    for row, d in zip(rows, [0.4, 0.6]):
+        sizes = (D[centres] < d).sum(1)
+        assert row.mean_ball == pytest.approx(sizes.mean())
+        assert row.singleton_fraction == pytest.approx((sizes == 1).mean())
+    assert m == 50 and 0.0 <= knn <= 1.0
+
+
+def test_probcover_coverage_is_monotone_and_needs_a_fitting_budget():
+    X, y = _clusters(n_per=40, spread=0.3)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    rows = probcover_coverage(U, 0.5, 4, (1, 2, 3), y, cache_dir=False)
+    cov = [r.probcover_coverage for r in rows]
+    assert cov == sorted(cov) and cov[-1] <= 1.0
+    with pytest.raises(ValueError, match="exceeds the pool"):
+        probcover_coverage(U[:10], 0.5, 4, (3,), cache_dir=False)
+
+
+def test_bad_inputs_are_refused_in_one_line():
+    X, y = _clusters(n_per=10)
+    with pytest.raises(ValueError, match="one entry per feature row"):
+        diagnose_coverage(X, y[:-1])
+    with pytest.raises(ValueError, match=r"\(0, 2\]"):
+        diagnose_coverage(X, y, deltas=[3.0])
+    with pytest.raises(ValueError, match="number of classes"):
+        diagnose_coverage(X, None)
+    with pytest.raises(ValueError, match="integer class indices"):
+        diagnose_coverage(X, y + 0.5)
+
+
+def test_dict_and_tables_are_complete():
+    X, y = _clusters(n_per=30)
+    diag = diagnose_coverage(X, y, deltas=[0.5, 0.75], deltas_of_interest=[0.75], n_centres=50)
+    record = json.loads(json.dumps(diag.to_dict()))
+    assert set(record["verdicts"]) == {f"{d:g}" for d in diag.deltas_of_interest}
+    assert "| 0.75 * |" in diag.table() and "ProbCover coverage" in diag.coverage_table()
+
+
+def test_cli_diagnose_on_a_users_npy(tmp_path, capsys):
+    X, y = _clusters(n_per=50)
+    np.save(tmp_path / "f.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    code = main(["diagnose", "--features", str(tmp_path / "f.npy"), "--labels", str(tmp_path / "y.npy"), "--delta", "0.75",
+                 "--deltas", "0.5,0.75,1.0", "--out-dir", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "PREMISE HOLDS" in out and "purity-rule δ" in out
+    assert (tmp_path / "o" / "f.json").is_file() and (tmp_path / "o" / "f.png").stat().st_size > 1000
+    assert main(["diagnose", "--features", str(tmp_path / "f.npy"), "--labels", str(tmp_path / "missing.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err
+    np.save(tmp_path / "short.npy", y[:-1])
+    assert main(["diagnose", "--features", str(tmp_path / "f.npy"), "--labels", str(tmp_path / "short.npy")]) == 2
+    assert "one label per feature row" in capsys.readouterr().err
+    assert main(["diagnose", "--features", str(tmp_path / "f.npy"), "--delta", "0.7,x", "--n-classes", "4"]) == 2
+    assert "comma-separated numbers" in capsys.readouterr().err
+
+
+class _Job:
+    def __init__(self, dataset, params):
+        self.resolved = {"dataset": dataset, "method_params": params}
+
+
+def test_benchmark_radii_group_cifar10_and_cifar10n_pools():
+    enc = {"encoder": "efficientnet_lite0", "encoder_params": {"input_size": 224}}
+    jobs = [_Job({"name": "cifar10", **enc}, {"delta": 0.75}), _Job({"name": "cifar10n", "noise_type": "worse", **enc},
+            {"sigma": 0.6}), _Job({"name": "cifar10", **enc}, {}), _Job({"name": "cifar10"}, {"delta": 0.74})]
+    groups = radii_by_dataset(jobs)
+    assert sorted(len(g["deltas"]) for g in groups.values()) == [1, 2]
+    assert [0.6, 0.75] in [g["deltas"] for g in groups.values()]
+    assert dataset_key({"name": "cifar10", **enc}) == "cifar10__efficientnet_lite0-224"
+    lines = verdict_lines([{"key": "k", "n_samples": 5, "knn_accuracy": 0.5, "knn_k": 10, "purity_delta": 0.4,
+                            "verdicts": {"0.75": "PREMISE FAILS: x"}}])
+    assert "purity-rule δ on the whole pool 0.4" in lines[0] and "PREMISE FAILS" in lines[1]
