@@ -256,7 +256,7 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     if args.benchmark:
         from .diagnostics.benchmark import diagnose_benchmark
 
-        config = load_config(args.benchmark, [])
+        config = load_config(args.benchmark)
         results_dir = args.results_dir or RESULTS_DIR
         for line in diagnose_benchmark(config, _data_access(args), results_dir, force=args.force):
             print(line)

@@ -139,3 +139,45 @@ def test_benchmark_radii_group_cifar10_and_cifar10n_pools():
     lines = verdict_lines([{"key": "k", "n_samples": 5, "knn_accuracy": 0.5, "knn_k": 10, "purity_delta": 0.4,
                             "verdicts": {"0.75": "PREMISE FAILS: x"}}])
     assert "purity-rule δ on the whole pool 0.4" in lines[0] and "PREMISE FAILS" in lines[1]
+
+
+def test_graph_ball_statistics_match_brute_force():
+    from active_learning.diagnostics import graph_ball_statistics
+    from active_learning.strategies import get_strategy
+
+    X, y = _clusters(n_per=40, spread=0.3, seed=2)
+    strategy = get_strategy("probcover", delta=0.5, cache_dir=False)
+    strategy.select(X, np.zeros(0, np.int64), 3, np.random.default_rng(0))
+    stats = graph_ball_statistics(strategy.last_graph_, y)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    A = np.sqrt(np.clip(2 - 2 * U @ U.T, 0, None)) < 0.5
+    sizes = A.sum(1)
+    own = np.array([(y[A[i]] == y[i]).mean() for i in range(len(y))])
+    assert stats["mean_ball"] == pytest.approx(sizes.mean())
+    assert stats["singleton_fraction"] == pytest.approx((sizes == 1).mean())
+    assert stats["own_class_share"] == pytest.approx(own.mean())
+
+
+def test_a_nas_job_records_the_ball_statistics_of_its_graph_in_its_sidecar(tmp_path):
+    """The sidecar of a ProbCover / NPC job holds the δ and the whole-pool ball statistics it ran at."""
+    import yaml
+
+    config = {
+        "name": "tiny_nas", "task": "noisy_single_annotator",
+        "dataset": {"name": "sphere_clusters", "n_classes": 3, "clusters_per_class": 2, "n_per_cluster": 40,
+                    "n_features": 8, "spread": 0.1, "seed": 0},
+        "data": {"seed": 0, "test_fraction": 0.25, "noise": {"type": "symmetric", "rate": 0.2},
+                 "budget": {"samples_per_class": [1, 2]}},
+        "loop": {"filter": "ideal"}, "seeds": [0],
+        "models": {"one_nn": {"methods": ["random", {"name": "npc", "method": "npc", "params": {"delta": 0.6}}]}},
+    }
+    path = tmp_path / "tiny_nas.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", str(path), "--results-dir", str(tmp_path / "res"), "--no-progress", "--no-figures"]) == 0
+    meta = json.loads((tmp_path / "res" / "tiny_nas" / "one_nn" / "npc" / "run_seed0.json").read_text())
+    cov = meta["info"]["coverage"]
+    assert cov["delta"] == 0.6 and cov["n_samples"] > 0 and 0 <= cov["singleton_fraction"] <= 1
+    assert 0 < cov["own_class_share"] <= 1
+    random_meta = json.loads((tmp_path / "res" / "tiny_nas" / "one_nn" / "random" / "run_seed0.json").read_text())
+    assert "info" not in random_meta
+    assert (tmp_path / "res" / "tiny_nas" / "one_nn" / "npc" / "n_clean_classes_seed0.npy").is_file()

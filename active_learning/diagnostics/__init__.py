@@ -6,6 +6,7 @@ from .coverage import (
     CoverageRow,
     ball_statistics,
     diagnose_coverage,
+    graph_ball_statistics,
     plot_coverage_diagnostic,
     probcover_coverage,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "CoverageRow",
     "ball_statistics",
     "diagnose_coverage",
+    "graph_ball_statistics",
     "plot_coverage_diagnostic",
     "probcover_coverage",
 ]

@@ -247,6 +247,30 @@ def ball_statistics(
     return rows, knn, m
 
 
+def graph_ball_statistics(graph: Any, labels: Optional[np.ndarray] = None) -> Dict[str, Any]:
+    """Exact ball statistics of a whole pool from its δ-graph (every point a centre; self-loops included).
+
+    Returns ``n_samples``, ``mean_ball``, ``median_ball``, ``singleton_fraction`` and, with ``labels``,
+    ``own_class_share`` (mean share of a ball's points in its centre's class) and ``pure_fraction`` (balls at least
+    95 % one class). Costs one pass over the edges.
+    """
+    indptr = np.asarray(graph.indptr)
+    sizes = np.diff(indptr)
+    out: Dict[str, Any] = {"n_samples": int(sizes.size), "mean_ball": float(sizes.mean()),
+                           "median_ball": float(np.median(sizes)), "singleton_fraction": float((sizes <= 1).mean())}
+    y = None if labels is None else np.asarray(labels, dtype=np.int64)
+    if y is not None and (y < 0).any():  # unknown true labels (e.g. Clothing1M's noisy-only images): no purity
+        out["labels"] = f"{int((y < 0).sum())} of {y.size} true labels unknown; class purity not measured"
+    elif y is not None:
+        rows = np.repeat(np.arange(sizes.size), sizes)
+        cols = np.asarray(graph.indices, dtype=np.int64)
+        C = int(y.max()) + 1
+        counts = np.bincount(rows * C + y[cols], minlength=sizes.size * C).reshape(sizes.size, C)
+        out["own_class_share"] = float((counts[np.arange(sizes.size), y] / sizes).mean())
+        out["pure_fraction"] = float((counts.max(1) / sizes >= PURE_SHARE).mean())
+    return out
+
+
 def _covered_fraction(graph: Any, picks: np.ndarray) -> float:
     from ..strategies._graph import gather_rows
 
@@ -269,13 +293,14 @@ def probcover_coverage(
     """Fraction of the pool covered by ProbCover's greedy picks at cumulative budgets ``spc * n_classes``.
 
     Random picks of the same size are the reference (mean of ``n_random`` draws). With ``labels`` the number of
-    classes the picks reach is reported too. The δ-graph is the strategy's own (exact, cached like a benchmark's).
+    classes the picks reach is reported too. ``features`` are the raw pool features: the δ-graph is the strategy's
+    own (unit-sphere, exact), so a benchmark on the same features finds it in the disk cache and vice versa.
     """
-    from ..strategies import get_strategy
+    from ..strategies import ProbCover
 
     rng = np.random.default_rng(0) if rng is None else rng
-    strategy = get_strategy("probcover", delta=float(delta), normalize="none", cache_dir=cache_dir)
-    X = np.ascontiguousarray(features, dtype=np.float32)
+    strategy = ProbCover(float(delta), normalize="unit", cache_dir=cache_dir)
+    X = np.asarray(features)
     graph = strategy.build_graph(X, rng)
     budgets = [int(s) * int(n_classes) for s in samples_per_class]
     if budgets and max(budgets) > X.shape[0]:
@@ -342,7 +367,8 @@ def diagnose_coverage(
 
     if normalize != "unit":
         raise ValueError(f"normalize must be 'unit' (the coverage strategies' default), got {normalize!r}")
-    X = normalize_features(check_features(features), "unit")
+    raw = check_features(features)
+    X = normalize_features(raw, "unit")
     n = X.shape[0]
     y = None if labels is None else _check_labels(labels, n)
     C = int(n_classes) if n_classes is not None else (int(y.max()) + 1 if y is not None else None)
@@ -367,7 +393,7 @@ def diagnose_coverage(
     coverage: List[CoverageRow] = []
     if C is not None:
         for d in interest:
-            coverage += probcover_coverage(X, d, C, samples_per_class, y, rng=np.random.default_rng(seeds[2]),
+            coverage += probcover_coverage(raw, d, C, samples_per_class, y, rng=np.random.default_rng(seeds[2]),
                                            cache_dir=cache_dir)
     return CoverageDiagnostic(
         n_samples=n, n_features=X.shape[1], n_classes=C, n_centres=m, normalize=normalize, balls=rows,

@@ -306,11 +306,14 @@ def accuracy_figure(df: pd.DataFrame, filt: str) -> Any:
             if i == len(noises) - 1:
                 ax.set_xlabel("samples per class")
     handles, labels_ = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels_, loc="lower center", ncol=len(labels_), fontsize=9, frameon=False)
+    import textwrap
+
+    fig.legend(handles, labels_, loc="lower center", ncol=min(len(labels_), 4 * len(arms)), fontsize=9, frameon=False)
     filt_name = {"ideal": "ideal filter", "cv": "CrossValidation filter"}[filt]
-    fig.suptitle(f"NAS on CIFAR-10 / CIFAR-10N, three feature arms, {filt_name}, predicted-clean training "
-                 "(mean ± 1 std over 5 seeds; NAS dashed beside its base)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    title = (f"NAS on CIFAR-10 / CIFAR-10N, {filt_name}, predicted-clean training (mean ± 1 std over seeds; "
+             "NAS dashed beside its base, random dotted)")
+    fig.suptitle(textwrap.fill(title, 40 * len(arms)), fontsize=10)
+    fig.tight_layout(rect=(0, 0.045 if len(arms) > 1 else 0.07, 1, 0.97 if len(arms) > 1 else 0.95))
     return fig
 
 
