@@ -96,12 +96,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         done = getattr(report, what, None)
         if done:
             print(f"{what}: {len(done)} ({', '.join(map(str, done[:5]))}{', ...' if len(done) > 5 else ''})")
+    if config.get("task") == "noisy_single_annotator" and not args.no_diagnostic:
+        _print_coverage_diagnostic(config, results_dir, ran=bool(report.ran), data=_data_access(args), variants=args.variants)
     if not args.no_figures:
         for path in make_figures(config["name"], results_dir, figure=config.get("figure")):
             print(f"figure: {path}")
         print(summary_markdown(load_results(results_dir, config["name"])))
     print(f"results: {Path(results_dir) / config['name']}")
     return 0
+
+
+def _print_coverage_diagnostic(config: Any, results_dir: str, *, ran: bool, data: DataAccess,
+                               variants: Optional[List[str]] = None) -> None:
+    """After a NAS run: the coverage diagnostic of its feature sets at the δ its methods use (computed and stored in
+    ``<results>/<benchmark>/coverage/`` when jobs ran, so the features are at hand; else the stored one, if any)."""
+    from .diagnostics.benchmark import diagnose_benchmark, read_benchmark_diagnostics, verdict_lines
+
+    if ran:
+        lines = diagnose_benchmark(config, data, results_dir, variants=variants)
+    else:
+        lines = verdict_lines(read_benchmark_diagnostics(results_dir, config["name"]))
+    for line in lines:
+        print(line)
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
@@ -424,6 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--methods", nargs="+", help="only these methods (result folder names)")
     run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
     run.add_argument("--variants", nargs="+", help="only these variants")
+    run.add_argument(
+        "--no-diagnostic", action="store_true",
+        help="NAS benchmarks: skip the coverage diagnostic of the feature sets (δ-ball statistics, purity-rule δ)",
+    )
     run.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="config overrides, e.g. loop.rounds=3")
     run.add_argument(
         "--n-jobs", type=int, default=None,

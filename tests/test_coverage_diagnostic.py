@@ -132,6 +132,8 @@ def test_benchmark_radii_group_cifar10_and_cifar10n_pools():
     enc = {"encoder": "efficientnet_lite0", "encoder_params": {"input_size": 224}}
     jobs = [_Job({"name": "cifar10", **enc}, {"delta": 0.75}), _Job({"name": "cifar10n", "noise_type": "worse", **enc},
             {"sigma": 0.6}), _Job({"name": "cifar10", **enc}, {}), _Job({"name": "cifar10"}, {"delta": 0.74})]
+    for job in jobs:
+        job.resolved["data"] = {"noise": {"type": "real"}}
     groups = radii_by_dataset(jobs)
     assert sorted(len(g["deltas"]) for g in groups.values()) == [1, 2]
     assert [0.6, 0.75] in [g["deltas"] for g in groups.values()]
@@ -158,7 +160,7 @@ def test_graph_ball_statistics_match_brute_force():
     assert stats["own_class_share"] == pytest.approx(own.mean())
 
 
-def test_a_nas_job_records_the_ball_statistics_of_its_graph_in_its_sidecar(tmp_path):
+def test_a_nas_job_records_the_ball_statistics_of_its_graph_in_its_sidecar(tmp_path, capsys):
     """The sidecar of a ProbCover / NPC job holds the δ and the whole-pool ball statistics it ran at."""
     import yaml
 
@@ -174,6 +176,15 @@ def test_a_nas_job_records_the_ball_statistics_of_its_graph_in_its_sidecar(tmp_p
     path = tmp_path / "tiny_nas.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["run", str(path), "--results-dir", str(tmp_path / "res"), "--no-progress", "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "coverage diagnostic sphere_clusters" in out and "δ = 0.6: PREMISE" in out
+    stored = list((tmp_path / "res" / "tiny_nas" / "coverage").glob("*.json"))
+    assert len(stored) == 1 and json.loads(stored[0].read_text())["requested_deltas"] == [0.6]
+    assert json.loads(stored[0].read_text())["n_samples"] == 180  # the benchmark's own pool: 240 points, 25 % test
+    # a rerun with nothing to do prints the stored verdict without recomputing it
+    before = stored[0].stat().st_mtime_ns
+    assert main(["run", str(path), "--results-dir", str(tmp_path / "res"), "--no-progress", "--no-figures"]) == 0
+    assert "δ = 0.6: PREMISE" in capsys.readouterr().out and stored[0].stat().st_mtime_ns == before
     meta = json.loads((tmp_path / "res" / "tiny_nas" / "one_nn" / "npc" / "run_seed0.json").read_text())
     cov = meta["info"]["coverage"]
     assert cov["delta"] == 0.6 and cov["n_samples"] > 0 and 0 <= cov["singleton_fraction"] <= 1

@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 #: Method parameters that hold a coverage radius (ProbCover / NPC ``delta``, MaxHerding ``sigma``).
 RADIUS_PARAMS = ("delta", "sigma")
+#: ``data:`` keys that decide which rows form the pool of a tabular dataset (image datasets ignore them).
+SPLIT_KEYS = ("test_fraction", "seed")
 
 
 def dataset_key(dataset: Mapping[str, Any]) -> str:
@@ -40,7 +42,9 @@ def radii_by_dataset(jobs: Sequence[Any]) -> Dict[Tuple[Any, ...], Dict[str, Any
     out: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
     for job in jobs:
         dataset = job.resolved["dataset"]
-        entry = out.setdefault(_pool_key(dataset), {"dataset": dict(dataset), "deltas": set()})
+        split = {k: v for k, v in (job.resolved.get("data") or {}).items() if k in SPLIT_KEYS}
+        key = _pool_key(dataset) + (json.dumps(split, sort_keys=True),)
+        entry = out.setdefault(key, {"dataset": dict(dataset), "split": split, "deltas": set()})
         for name in RADIUS_PARAMS:
             value = (job.resolved.get("method_params") or {}).get(name)
             if isinstance(value, (int, float)):
@@ -111,7 +115,7 @@ def write_benchmark_diagnostics(
             if old.get("requested_deltas") == entry["deltas"]:
                 written.append(path)
                 continue
-        pool = feature_arrays(dataset, {}, data)
+        pool = feature_arrays(dataset, entry["split"], data)
         diag = diagnose_coverage(pool.X, pool.y, deltas_of_interest=entry["deltas"], n_classes=pool.n_classes,
                                  n_centres=n_centres, seed=seed)
         record = {"key": key, "benchmark": benchmark, "dataset": dataset, "requested_deltas": entry["deltas"],
