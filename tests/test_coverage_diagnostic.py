@@ -54,7 +54,7 @@ def test_uniform_noise_gives_singletons_and_the_verdict_says_random():
 
 def test_mixed_balls_are_called_class_mixed():
     X, _ = _clusters(C=2)
-    y = np.random.default_rng(1).integers(0, 2, X.shape[0])  # labels unrelated to the clusters
+    y = np.random.default_rng(1).integers(0, 4, X.shape[0])  # labels unrelated to the clusters
     diag = diagnose_coverage(X, y, deltas=[0.75], deltas_of_interest=[0.75], purity_rule=False)
     assert diag.ball_row(0.75).pure_fraction_nonsingleton == 0.0
     assert "class-mixed" in diag.verdict(0.75)
@@ -101,6 +101,8 @@ def test_dict_and_tables_are_complete():
     record = json.loads(json.dumps(diag.to_dict()))
     assert set(record["verdicts"]) == {f"{d:g}" for d in diag.deltas_of_interest}
     assert "| 0.75 * |" in diag.table() and "ProbCover coverage" in diag.coverage_table()
+    again = type(diag).from_dict(record)
+    assert again.verdict(0.75) == diag.verdict(0.75) and again.table() == diag.table()
 
 
 def test_cli_diagnose_on_a_users_npy(tmp_path, capsys):

@@ -100,8 +100,7 @@ def write_benchmark_diagnostics(
     A feature set whose JSON exists with the same radii is kept unless ``force``. Returns the JSON paths.
     """
     from ..pools import feature_arrays
-    from ..utils.io import atomic_write_json
-    from .coverage import diagnose_coverage, plot_coverage_diagnostic
+    from .coverage import diagnose_coverage
 
     folder = diagnostics_dir(results_dir, benchmark)
     written = []
@@ -118,12 +117,24 @@ def write_benchmark_diagnostics(
         pool = feature_arrays(dataset, entry["split"], data)
         diag = diagnose_coverage(pool.X, pool.y, deltas_of_interest=entry["deltas"], n_classes=pool.n_classes,
                                  n_centres=n_centres, seed=seed)
-        record = {"key": key, "benchmark": benchmark, "dataset": dataset, "requested_deltas": entry["deltas"],
-                  **diag.to_dict(), "ball_table": diag.table(), "coverage_table": diag.coverage_table()}
-        atomic_write_json(path, record)
-        plot_coverage_diagnostic(diag, path.with_suffix(".png"), title=f"{benchmark}: {key}")
-        written.append(path)
+        written.append(store_diagnostic(diag, results_dir, benchmark, dataset, entry["deltas"]))
     return written
+
+
+def store_diagnostic(diag: Any, results_dir: "str | Path", benchmark: str, dataset: Mapping[str, Any],
+                     requested_deltas: Sequence[float]) -> Path:
+    """Write one feature set's diagnostic (JSON + PNG) where ``run`` and the report look for it; returns the JSON."""
+    from ..utils.io import atomic_write_json
+    from .coverage import plot_coverage_diagnostic
+
+    key = dataset_key({k: v for k, v in dataset.items() if k not in ("noise_type",)})
+    path = diagnostics_dir(results_dir, benchmark) / f"{key}.json"
+    record = {"key": key, "benchmark": benchmark, "dataset": dict(dataset),
+              "requested_deltas": sorted(round(float(d), 6) for d in requested_deltas),
+              **diag.to_dict(), "ball_table": diag.table(), "coverage_table": diag.coverage_table()}
+    atomic_write_json(path, record)
+    plot_coverage_diagnostic(diag, path.with_suffix(".png"), title=f"{benchmark}: coverage diagnostic of {key}")
+    return path
 
 
 def diagnose_benchmark(config: Mapping[str, Any], data: Any, results_dir: "str | Path", *, force: bool = False,

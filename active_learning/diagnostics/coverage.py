@@ -36,7 +36,10 @@ DEFAULT_DELTAS = tuple(np.round(np.arange(0.30, 1.1001, 0.05), 2).tolist())
 PURE_SHARE = 0.95
 #: Verdict thresholds: most balls singletons; most non-singleton balls impure; ProbCover no better than random.
 SINGLETON_LIMIT = 0.5
-PURE_LIMIT = 0.5
+#: A ball whose points share its centre's class less than half the time on average: class-mixed (premise fails);
+#: less than 80 %: the premise holds only in part.
+MIXED_LIMIT = 0.5
+OWN_CLASS_LIMIT = 0.8
 COVERAGE_GAIN_LIMIT = 1.1
 
 
@@ -84,6 +87,14 @@ class CoverageDiagnostic:
     deltas_of_interest: List[float] = field(default_factory=list)
     seed: int = 0
 
+    @classmethod
+    def from_dict(cls, record: Dict[str, Any]) -> "CoverageDiagnostic":
+        """Rebuild from :meth:`to_dict` output (extra keys, e.g. stored verdicts, are ignored)."""
+        fields = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        fields["balls"] = [BallRow(**r) for r in record["balls"]]
+        fields["coverage"] = [CoverageRow(**r) for r in record.get("coverage", [])]
+        return cls(**fields)
+
     def ball_row(self, delta: float) -> BallRow:
         """The row at ``delta`` (must be on the grid or among the δ values of interest)."""
         for row in self.balls:
@@ -101,9 +112,14 @@ class CoverageDiagnostic:
         if row.singleton_fraction >= SINGLETON_LIMIT:
             return (f"PREMISE FAILS: {facts}. Most balls are singletons at this δ: coverage strategies will behave "
                     "like random here (a larger δ or features whose neighbours are closer may help).")
-        if row.pure_fraction_nonsingleton is not None and row.pure_fraction_nonsingleton < PURE_LIMIT:
-            return (f"PREMISE FAILS: {facts}. Most balls are class-mixed at this δ: one label does not speak for its "
-                    "ball, so covering balls is no better than random (try a smaller δ).")
+        if row.own_class_share is not None and row.own_class_share < MIXED_LIMIT:
+            return (f"PREMISE FAILS: {facts}. Most balls are class-mixed at this δ (a ball's points share its centre's "
+                    f"class {100 * row.own_class_share:.0f} % of the time): one label does not speak for its ball, so "
+                    "covering balls is no better than random (try a smaller δ).")
+        caveats = []
+        if row.own_class_share is not None and row.own_class_share < OWN_CLASS_LIMIT:
+            caveats.append(f"only {100 * row.own_class_share:.0f} % of a ball's points share its centre's class, so a "
+                           "covered ball still holds many points of other classes")
         if cov:
             last = max(cov, key=lambda r: r.budget)
             pc = float(np.mean([r.probcover_coverage for r in cov]))
@@ -111,12 +127,13 @@ class CoverageDiagnostic:
             if pc < COVERAGE_GAIN_LIMIT * rand and pc < 0.95:  # both near 100 % is not a weakness
                 return (f"PREMISE WEAK: {facts}; but ProbCover's picks cover {100 * pc:.1f} % of the pool on average over "
                         f"the budgets, against {100 * rand:.1f} % for random picks: little to gain over random.")
+            facts += (f"; ProbCover's {last.budget} picks cover {100 * last.probcover_coverage:.1f} % of the pool "
+                      f"(random: {100 * last.random_coverage:.1f} %)")
             if last.probcover_classes is not None and self.n_classes and last.probcover_classes < self.n_classes:
-                return (f"PREMISE PARTLY HOLDS: {facts}; ProbCover's {last.budget} picks cover {100 * last.probcover_coverage:.1f} % "
-                        f"of the pool (random: {100 * last.random_coverage:.1f} %) but reach only {last.probcover_classes} of "
-                        f"{self.n_classes} classes (random: {last.random_classes:.1f}).")
-            return (f"PREMISE HOLDS: {facts}; ProbCover's {last.budget} picks cover {100 * last.probcover_coverage:.1f} % of "
-                    f"the pool against {100 * last.random_coverage:.1f} % for random picks.")
+                caveats.append(f"its picks reach only {last.probcover_classes} of {self.n_classes} classes (random: "
+                               f"{last.random_classes:.1f})")
+        if caveats:
+            return f"PREMISE PARTLY HOLDS: {facts}; but {'; and '.join(caveats)}."
         return f"PREMISE HOLDS: {facts}."
 
     def to_dict(self) -> Dict[str, Any]:
