@@ -1,4 +1,4 @@
-"""Command line: ``python -m active_learning {run,figures,summary,list,data,features,simclr} ...``.
+"""Command line: ``python -m active_learning {run,figures,summary,list,data,features,simclr,diagnose} ...``.
 
 Every error a user can cause (a bad config or flag, a missing data file, results made with another config, a
 locked results folder, ...) ends the command with one line on stderr, ``error: <message>``, and exit code 2;
@@ -115,12 +115,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         done = getattr(report, what, None)
         if done:
             print(f"{what}: {len(done)} ({', '.join(map(str, done[:5]))}{', ...' if len(done) > 5 else ''})")
+    if config.get("task") == "noisy_single_annotator" and not args.no_diagnostic:
+        _print_coverage_diagnostic(config, results_dir, ran=bool(report.ran), data=_data_access(args), variants=args.variants)
     if not args.no_figures:
         for path in make_figures(config["name"], results_dir, figure=config.get("figure"), progress=not args.no_progress):
             print(f"figure: {path}")
         print(summary_markdown(load_results(results_dir, config["name"], progress=not args.no_progress)))
     print(f"results: {Path(results_dir) / config['name']}")
     return 0
+
+
+def _print_coverage_diagnostic(config: Any, results_dir: str, *, ran: bool, data: DataAccess,
+                               variants: Optional[List[str]] = None) -> None:
+    """After a NAS run: the coverage diagnostic of its feature sets at the δ its methods use (computed and stored in
+    ``<results>/<benchmark>/coverage/`` when jobs ran, so the features are at hand; else the stored one, if any)."""
+    from .diagnostics.benchmark import diagnose_benchmark, read_benchmark_diagnostics, verdict_lines
+
+    if ran:
+        lines = diagnose_benchmark(config, data, results_dir, variants=variants)
+    else:
+        lines = verdict_lines(read_benchmark_diagnostics(results_dir, config["name"]))
+    for line in lines:
+        print(line)
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
@@ -253,6 +269,97 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         print(f"consensus labels of the {info['n_labeled']} labeled examples -> {args.consensus_out}")
     if args.annotators_out:
         print(f"quality of the {len(out.annotators)} annotators (n_labels, agreement, weight) -> {args.annotators_out}")
+    return 0
+
+
+def _load_vector(path: str, what: str) -> Any:
+    """A 1-D or 2-D ``.npy`` a user gave on the command line, with a one-line error when it is missing or odd."""
+    import numpy as np
+
+    if not Path(path).is_file():
+        raise ConfigError(f"{what}: file {path} not found")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {path} is not a numeric .npy file ({exc})") from None
+
+
+def _parse_deltas(text: Optional[str], what: str) -> Optional[List[float]]:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} {text!r}: give comma-separated numbers, e.g. 0.5,0.6,0.75") from None
+    if not values:
+        raise ConfigError(f"{what} is empty: give comma-separated numbers, e.g. 0.5,0.6,0.75")
+    return values
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    """Coverage diagnostic of a feature set: ball statistics over a δ grid, ProbCover coverage, a verdict."""
+    import numpy as np
+
+    deltas = _parse_deltas(args.deltas, "--deltas")
+    interest = _parse_deltas(args.delta, "--delta") or []
+    sources = [bool(args.features), bool(args.dataset), bool(args.benchmark)]
+    if sum(sources) != 1:
+        raise ConfigError("diagnose: give exactly one of --features FILE.npy, --dataset NAME or --benchmark NAME")
+    if args.benchmark:
+        from .diagnostics.benchmark import diagnose_benchmark
+
+        config = load_config(args.benchmark)
+        results_dir = args.results_dir or RESULTS_DIR
+        for line in diagnose_benchmark(config, _data_access(args), results_dir, force=args.force):
+            print(line)
+        return 0
+    from .diagnostics import diagnose_coverage, plot_coverage_diagnostic
+
+    labels = None
+    if args.features:
+        X = _load_vector(args.features, "--features")
+        if X.ndim != 2:
+            raise ConfigError(f"--features: {args.features} must hold a 2-D array (n_points, n_features), got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ConfigError(f"--features: {args.features} holds NaN or inf values; remove those rows first")
+        if args.labels:
+            labels = _load_vector(args.labels, "--labels")
+            if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
+                raise ConfigError(f"--labels: {args.labels} must hold one label per feature row ({X.shape[0]}), got shape {labels.shape}")
+        name = Path(args.features).stem
+    else:
+        from .pools import feature_arrays
+
+        if args.labels:
+            raise ConfigError("--labels goes with --features; a registered dataset brings its own true labels")
+        dataset = {"name": args.dataset, "encoder": args.encoder,
+                   "encoder_params": parse_overrides(args.encoder_param or [])}
+        pool = feature_arrays(dataset, {}, _data_access(args))
+        X, labels = pool.X, pool.y
+        if args.n_classes is None:
+            args.n_classes = pool.n_classes
+        name = "_".join([args.dataset, args.encoder] + [str(v) for v in dataset["encoder_params"].values()])
+    if labels is None and args.n_classes is None and not args.no_purity_rule:
+        raise ConfigError("diagnose: the purity rule and the coverage budgets need the number of classes: give --labels or --n-classes")
+    diag = diagnose_coverage(X, labels, deltas=deltas, deltas_of_interest=interest, n_classes=args.n_classes,
+                             n_centres=args.centres, purity_rule=not args.no_purity_rule, seed=args.seed)
+    out_dir = Path(args.out_dir or Path(SCRATCH_RESULTS_DIR) / "diagnose")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from .utils.io import atomic_write_json
+
+    atomic_write_json(out_dir / f"{name}.json", {"source": args.features or name, **diag.to_dict()})
+    plot_coverage_diagnostic(diag, out_dir / f"{name}.png", title=f"coverage diagnostic: {name}")
+    print(f"{name}: {diag.n_samples} points x {diag.n_features} features, {diag.n_centres} ball centres")
+    if diag.knn_accuracy is not None:
+        print(f"leave-one-out {diag.knn_k}-NN accuracy: {diag.knn_accuracy:.3f}")
+    if diag.purity_delta is not None:
+        print(f"purity-rule δ on the whole pool (alpha {diag.purity_alpha}): {diag.purity_delta:g}")
+    print(diag.table())
+    if diag.coverage:
+        print(diag.coverage_table())
+    for d in diag.deltas_of_interest:
+        print(f"δ = {d:g}: {diag.verdict(d)}")
+    print(f"written: {out_dir / (name + '.json')}, {out_dir / (name + '.png')}")
     return 0
 
 
@@ -420,6 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
     run.add_argument("--variants", nargs="+", help="only these variants")
     run.add_argument(
+        "--no-diagnostic", action="store_true",
+        help="NAS benchmarks: skip the coverage diagnostic of the feature sets (δ-ball statistics, purity-rule δ)",
+    )
+    run.add_argument(
         "--set", nargs="+", action="append", metavar="KEY=VALUE",
         help="config overrides, e.g. loop.rounds=3 (several: --set A B or --set A --set B); they apply on top of "
         "every variant and method entry",
@@ -534,6 +645,28 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--annotators-out", default=None, metavar="FILE",
                          help="also write each annotator's quality here (annotator, n_labels, agreement, weight)")
     suggest.set_defaults(func=_cmd_suggest)
+
+    diagnose = sub.add_parser(
+        "diagnose", parents=[common],
+        help="coverage diagnostic of a feature set: δ-ball sizes and purity, ProbCover coverage, purity-rule δ, a verdict",
+    )
+    diagnose.add_argument("--features", default=None, help="a .npy of shape (n_points, n_features)")
+    diagnose.add_argument("--labels", default=None, help="optional .npy of true labels (one per row) for purity and k-NN")
+    diagnose.add_argument("--dataset", default=None, help="or a registered image dataset (features from the cache)")
+    diagnose.add_argument("--encoder", default="efficientnet_lite0", help="with --dataset; see `list encoders`")
+    diagnose.add_argument("--encoder-param", nargs="+", metavar="KEY=VALUE", help="with --dataset, e.g. input_size=224")
+    diagnose.add_argument("--benchmark", default=None, help="or a NAS benchmark: every feature set at the δ it uses, stored next to its results")
+    diagnose.add_argument("--results-dir", default=None, help="with --benchmark (default: results)")
+    diagnose.add_argument("--force", action="store_true", help="with --benchmark: recompute stored diagnostics")
+    diagnose.add_argument("--n-classes", type=_int_at_least(2), default=None)
+    diagnose.add_argument("--deltas", default=None, help="δ grid, comma-separated (default 0.30, 0.35, ..., 1.10)")
+    diagnose.add_argument("--delta", default=None, help="δ values you use (comma-separated): coverage and a verdict at each")
+    diagnose.add_argument("--centres", type=_int_at_least(1), default=5000, help="sampled ball centres (balls count the whole pool)")
+    diagnose.add_argument("--no-purity-rule", action="store_true", help="skip the purity rule for δ (K-means + one pass)")
+    diagnose.add_argument("--seed", type=_int_at_least(0), default=0)
+    diagnose.add_argument("--out-dir", default=None, help="where the JSON and figure go (default results_scratch/diagnose)")
+    _add_data_args(diagnose)
+    diagnose.set_defaults(func=_cmd_diagnose)
 
     data = sub.add_parser("data", parents=[common], help="locate (or download) and check a dataset's raw files")
     data.add_argument("dataset")

@@ -62,7 +62,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .config import ConfigError, Job, deep_update, expand_jobs, load_config, validate_structure
-from .tasks import DataAccess, get_task
+from .tasks import JOB_INFO_KEY, DataAccess, get_task
 from .utils.devices import DeviceError, resolve_devices, use_device
 from .utils.io import (
     atomic_save_npy,
@@ -365,8 +365,9 @@ def run_job(
 
     start = time.perf_counter()
     with use_data_root(data.root):  # the strategies' disk cache follows --data-root, as the feature cache does
-        metrics = get_task(resolved["task"]).run(resolved, data, on_round)
-    return {"metrics": metrics, "wall_time_s": time.perf_counter() - start}
+        metrics = dict(get_task(resolved["task"]).run(resolved, data, on_round))
+    info = metrics.pop(JOB_INFO_KEY, None)  # JSON facts about the run for its sidecar (not an array)
+    return {"metrics": metrics, "wall_time_s": time.perf_counter() - start, **({"info": info} if info else {})}
 
 
 def write_job_results(
@@ -418,6 +419,7 @@ def write_job_results(
         "wall_time_s": round(float(outcome["wall_time_s"]), 3),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"device": str(outcome["device"])} if outcome.get("device") else {}),
+        **({"info": outcome["info"]} if outcome.get("info") else {}),
         **provenance,
     }
     atomic_write_json(path, meta)

@@ -35,6 +35,11 @@ from .pools import POOLS, DataAccess, INPUT_KEYS, pool_settings
 from .utils.devices import check_device_param
 
 
+#: A task's ``run`` may return, under this key, a JSON-able dict of facts about the run (e.g. the ball statistics of
+#: a coverage strategy's δ-graph); the runner writes it to the job's sidecar as ``"info"``.
+JOB_INFO_KEY = "__info__"
+
+
 class Task(ABC):
     """A kind of benchmark (e.g. multi-annotator active learning on a tabular dataset)."""
 
@@ -667,4 +672,21 @@ class NoisySingleAnnotatorTask(Task):
             n_classes=pool.n_classes,
             on_round=on_round,
         )
-        return {name: np.asarray(values) for name, values in out.items()}
+        result: Dict[str, Any] = {name: np.asarray(values) for name, values in out.items()}
+        coverage = _coverage_info(parts["strategy"], pool.y)
+        if coverage:
+            result[JOB_INFO_KEY] = {"coverage": coverage}
+        return result
+
+
+def _coverage_info(strategy: Any, labels: np.ndarray) -> Optional[Dict[str, Any]]:
+    """Ball statistics of the δ-graph a graph-based coverage strategy (ProbCover, NPC, ...) ran on: every pool point
+    a centre, at the δ it used (Shafir, Hacohen, Weinshall 2025 assume balls that hold several points of one class)."""
+    base = getattr(strategy, "base", strategy)
+    graph = getattr(base, "last_graph_", None)
+    if graph is None:
+        return None
+    from .diagnostics.coverage import graph_ball_statistics
+
+    stats = graph_ball_statistics(graph, labels)
+    return {"delta": float(base.delta), "source": "the strategy's delta-graph over the whole pool", **stats}

@@ -34,6 +34,8 @@ METRICS = (
     "true_noise_ratio",
     "n_labeled",
     "n_train",
+    "n_clean_classes",
+    "clean_class_entropy",
 )
 
 
@@ -53,6 +55,23 @@ def filter_metrics(pred_clean: np.ndarray, true_clean: np.ndarray) -> Dict[str, 
         "predicted_noise_ratio": float(np.sum(~pred_clean)) / n,
         "true_noise_ratio": float(np.sum(~true_clean)) / n,
     }
+
+
+def clean_class_stats(labels: np.ndarray, true_labels: np.ndarray, n_classes: int) -> Dict[str, float]:
+    """How the truly clean labels of the labeled set spread over the classes.
+
+    ``n_clean_classes``: classes holding at least one correctly labeled example; ``clean_class_entropy``: Shannon
+    entropy (bits) of the class distribution of the correctly labeled examples (``log2(n_classes)`` when balanced,
+    0 when one class holds them all, NaN when there is none). A coverage strategy whose picks concentrate on a few
+    dense classes shows here before it shows in accuracy (Shafir, Hacohen, Weinshall 2025, Section 4).
+    """
+    clean = true_labels[labels == true_labels]
+    counts = np.bincount(clean, minlength=n_classes).astype(np.float64)
+    total = counts.sum()
+    if total == 0:
+        return {"n_clean_classes": 0.0, "clean_class_entropy": float("nan")}
+    p = counts[counts > 0] / total
+    return {"n_clean_classes": float((counts > 0).sum()), "clean_class_entropy": float(-(p * np.log2(p)).sum() + 0.0)}
 
 
 def run_noisy_loop(
@@ -174,6 +193,7 @@ def run_noisy_loop(
         learner.fit(np.asarray(train_inputs)[L[train]], labels[train], learn_rng, n_classes=C)
         acc = float(np.mean(learner.predict(test_inputs) == test_y))
         m = filter_metrics(clean, labels == truth[L])
+        m.update(clean_class_stats(labels, truth[L], C))
         for k, v in m.items():
             results[k].append(v)
         results["accuracy"].append(acc)

@@ -186,6 +186,8 @@ class ProbCover(GreedyCoverageStrategy):
     graph_source_ : str
         Where the last graph came from: ``"memory"``, ``"disk"``, ``"built"`` (built and stored on disk) or
         ``"uncached"`` (built, not stored).
+    last_graph_ : SparseGraph
+        The last δ-graph used (its ball statistics are recorded with a benchmark's results).
 
     References
     ----------
@@ -225,6 +227,7 @@ class ProbCover(GreedyCoverageStrategy):
             raise ValueError(f"disk_cache_min_points must be >= 0, got {disk_cache_min_points}")
         self.disk_cache_min_points = int(disk_cache_min_points)
         self.graph_source_: Optional[str] = None
+        self.last_graph_: Optional[SparseGraph] = None
         self._cache = _GraphCache()
 
     def _disk_root(self, n: int) -> Optional[Path]:
@@ -277,6 +280,7 @@ class ProbCover(GreedyCoverageStrategy):
             self.graph_source_ = "uncached"
         if key is not None:
             self._cache.put(key, g)
+        self.last_graph_ = g
         return g
 
     def prepare(self, features: np.ndarray, rng: np.random.Generator, **context: Any) -> GraphCoverModel:
