@@ -522,10 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where results go (default: {RESULTS_DIR}/ for a full run, {SCRATCH_RESULTS_DIR}/ when --set, --seeds, "
         f"--methods, --models or --variants restrict or change the grid)",
     )
-    run.add_argument("--models", nargs="+", help="only these models")
-    run.add_argument("--methods", nargs="+", help="only these methods (result folder names)")
-    run.add_argument("--seeds", nargs="+", type=_int_at_least(0), help="only these seeds")
-    run.add_argument("--variants", nargs="+", help="only these variants")
+    run.add_argument("--models", nargs="+", action="extend", help="only these models")
+    run.add_argument("--methods", nargs="+", action="extend", help="only these methods (result folder names)")
+    run.add_argument("--seeds", nargs="+", action="extend", type=_int_at_least(0), help="only these seeds")
+    run.add_argument("--variants", nargs="+", action="extend", help="only these variants")
     run.add_argument(
         "--no-diagnostic", action="store_true",
         help="NAS benchmarks: skip the coverage diagnostic of the feature sets (δ-ball statistics, purity-rule δ)",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,13 @@ METRIC_LABELS = {
 #: Line style of ActiveLab's calibration choices: solid = the paper's (benchmark) search, dashed = cleanlab 2.9,
 #: dotted = the recommended row-wise search, dash-dot = none / a fixed temperature.
 CALIBRATION_LINESTYLES = {"": "-", "benchmark": "-", "cleanlab": "--", "rowwise": ":", "none": "-."}
+#: Shade of the registered colour that each calibration choice takes (index into :func:`shade`): the paper's search
+#: the colour itself, cleanlab 2.9 a darker one, row-wise a lighter one, none / a fixed temperature the darkest.
+CALIBRATION_SHADES = {"": 0, "benchmark": 0, "cleanlab": 1, "rowwise": 2, "none": 3}
+#: Marker of each shade (index modulo the length): curves that coincide stay visible as two kinds of markers.
+SHADE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h")
+#: Line style of a noise-aware strategy (registered with ``base=...``): dashed, in a dark shade of its base's colour.
+NAS_LINESTYLE = "--"
 
 
 def _registered_metadata(name: str) -> Dict[str, Any]:
@@ -65,42 +73,100 @@ def _registered_metadata(name: str) -> Dict[str, Any]:
     return METHODS.metadata(name) or STRATEGIES.metadata(name)
 
 
-def method_style(registered: str, calibration: str = "") -> Dict[str, Any]:
-    """Colour, line style and width of a curve, the same in every figure.
+def shade(colour: Any, index: int) -> str:
+    """Shade ``index`` of ``colour`` as a hex string: 0 the colour itself, 1 darker, 2 lighter, 3 darkest; from 4 on
+    the same four with the hue turned by −25° per cycle (so a fifth variant of one method still differs)."""
+    import colorsys
 
-    The colour is the ``color`` its method or strategy was registered with (``register_method(name, color=...)``,
-    ``register_strategy(name, color=...)``); a noise-aware strategy registered with ``base=...`` takes its base's
-    colour and a dashed line, so NPC pairs with ProbCover, MaxHerding+NAS with MaxHerding. ActiveLab's calibration
-    choices share its colour with one line style each (:data:`CALIBRATION_LINESTYLES`). A plug-in registered
-    without a colour gets a fixed one derived from its name.
-    """
+    from matplotlib.colors import to_hex, to_rgb
+
+    hue, light, sat = colorsys.rgb_to_hls(*to_rgb(colour))
+    level, turn = index % 4, index // 4
+    light = (light, light * 0.62, light + (1.0 - light) * 0.30, light * 0.40)[level]
+    hue = (hue - turn * 25 / 360) % 1.0
+    return to_hex(colorsys.hls_to_rgb(hue, min(max(light, 0.0), 1.0), sat))
+
+
+def _fallback_colour(name: str) -> Any:
+    """A fixed colour for a plug-in registered without one (derived from its name, the same in every figure)."""
     import seaborn as sns
 
+    return sns.color_palette("tab20", 20)[1 + 2 * (sum(map(ord, name)) % 10)]  # the light half: not a registered tab10
+
+
+def _variant_tag(name: str, registered: str, calibration: str) -> str:
+    """What a result name adds to its registered method besides the calibration (e.g. ``activelab_per_round`` ->
+    ``per_round``); ``""`` for the method itself, a calibration variant (``activelab_cleanlab``) or a result name
+    that is not built from the registered name (``multiannotator_rowwise``, ``single``: the method under another
+    name in another benchmark)."""
+    if not name.startswith(registered + "_"):
+        return ""
+    tag = name[len(registered) + 1:]
+    if calibration and (tag == calibration or tag.endswith("_" + calibration)):
+        tag = tag[: -len(calibration)].rstrip("_")
+    return tag
+
+
+def method_style(registered: str, calibration: str = "", name: Optional[str] = None) -> Dict[str, Any]:
+    """Colour, line style, marker and width of a method's curve: one colour per method, the same in every figure.
+
+    The colour comes from the registries' metadata. A method or strategy drawn under its registered name takes the
+    ``color`` it was registered with (``register_method(name, color=...)``, ``register_strategy(name,
+    color=...)``); a noise-aware strategy registered with ``base=...`` and no colour of its own takes a dark shade
+    of its base's colour and a dashed line, so NPC sits beside ProbCover, MaxHerding+NAS beside MaxHerding, with
+    a colour of its own. ActiveLab's calibration choices take one shade each of the method's colour
+    (:data:`CALIBRATION_SHADES`) and one line style each (:data:`CALIBRATION_LINESTYLES`), whatever the result is
+    called (``multiannotator_cleanlab`` is drawn as ``activelab_cleanlab``); another variant of a registered method
+    under a name built from it (``activelab_per_round``: ``name`` = the result name) takes the dark shade (the
+    darkest after a cleanlab calibration). A plug-in registered without a colour gets a fixed one derived from its
+    name. The marker follows the shade (:data:`SHADE_MARKERS`). :func:`_method_styles` keeps the colours of one
+    figure apart where these rules would give two of its methods one colour.
+
+    Parameters
+    ----------
+    registered : str
+        The registered method or strategy the curve ran.
+    calibration : str
+        ActiveLab's temperature calibration (``""`` for other methods).
+    name : str, optional
+        The result name (the method's folder); default ``registered``.
+
+    Returns
+    -------
+    dict with ``color`` (hex), ``linestyle``, ``marker`` and ``lw``, for ``Axes.plot``.
+    """
     meta = _registered_metadata(registered)
-    linestyle = CALIBRATION_LINESTYLES.get(calibration, "-.")
-    if meta.get("base"):
-        base = _registered_metadata(meta["base"])
-        colour, linestyle = base.get("color"), "--"
+    level = CALIBRATION_SHADES.get(calibration, 3)
+    linestyle: Any = CALIBRATION_LINESTYLES.get(calibration, "-.")
+    tag = _variant_tag(name or registered, registered, calibration)
+    if tag:  # another variant under its own name: the dark shade (the darkest where the calibration took the dark one)
+        level = 1 if level != 1 else 3
+    if meta.get("base") and meta.get("color") is None:
+        base = _registered_metadata(meta["base"]).get("color") or _fallback_colour(meta["base"])
+        colour = shade(base, 1 if level == 0 else level + 4)
+        linestyle = NAS_LINESTYLE
     else:
-        colour = meta.get("color")
-    if colour is None:
-        colour = sns.color_palette("tab20", 20)[sum(map(ord, registered)) % 20]
-    return {"color": colour, "linestyle": linestyle, "lw": 2.2 if meta.get("emphasis") else 1.4}
+        colour = shade(meta.get("color") or _fallback_colour(registered), level)
+    marker = SHADE_MARKERS[(level + (4 if tag else 0) + (1 if meta.get("base") else 0)) % len(SHADE_MARKERS)]
+    return {"color": colour, "linestyle": linestyle, "marker": marker, "lw": 2.2 if meta.get("emphasis") else 1.4}
 
 
-#: Line styles given, in order, to curves whose colour and style would otherwise be identical.
+#: Line styles given, in order, to curves whose style would otherwise be identical.
 SPARE_LINESTYLES = ("-.", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 3)), (0, (1, 3)))
 
 
 def _separate_identical_styles(styles: Dict[str, Dict[str, Any]]) -> None:
-    """Two methods of one figure with the same registered method and calibration (e.g. ActiveLab with real annotator
-    columns and with one column per round) would draw identical lines: the later ones get a spare line style."""
-    seen: Dict[Any, int] = {}
+    """Two methods of one figure must not share a colour (e.g. two result names that run the same registered method
+    with the same calibration under names :func:`method_style` cannot tell apart, or two plug-ins whose fallback
+    colours collide): the later ones get a turned hue (:func:`shade`) and a spare line style."""
+    seen: Dict[str, int] = {}
     for method in styles:
-        key = (str(styles[method]["color"]), str(styles[method]["linestyle"]))
+        key = str(styles[method]["color"])
         if key in seen:
-            styles[method] = {**styles[method], "linestyle": SPARE_LINESTYLES[seen[key] % len(SPARE_LINESTYLES)]}
             seen[key] += 1
+            extra = seen[key]
+            styles[method] = {**styles[method], "color": shade(key, 4 * extra),
+                              "linestyle": SPARE_LINESTYLES[(extra - 1) % len(SPARE_LINESTYLES)]}
         else:
             seen[key] = 0
 
@@ -108,13 +174,13 @@ def _separate_identical_styles(styles: Dict[str, Dict[str, Any]]) -> None:
 def _method_styles(df: pd.DataFrame, methods: Sequence[str]) -> Dict[str, Dict[str, Any]]:
     """:func:`method_style` of each result name in ``methods``, from the registered method and calibration the
     results record (columns ``registered`` / ``calibration`` of :func:`load_results`; the name itself without them),
-    identical styles separated."""
+    colours kept apart within the figure."""
     styles = {}
     for method in methods:
         rows = df[df.method == method]
         registered = rows["registered"].iloc[0] if "registered" in rows and len(rows) else method
         calibration = rows["calibration"].iloc[0] if "calibration" in rows and len(rows) else ""
-        styles[method] = method_style(str(registered), str(calibration or ""))
+        styles[method] = method_style(str(registered), str(calibration or ""), name=method)
     _separate_identical_styles(styles)
     return styles
 
@@ -122,7 +188,7 @@ def _method_styles(df: pd.DataFrame, methods: Sequence[str]) -> Dict[str, Dict[s
 MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
 
 
-def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
+def load_results(results_dir: "str | Path", benchmark: str, progress: bool = False) -> pd.DataFrame:
     """All finished runs of ``benchmark`` as a long table, verified before anything is drawn or summarised.
 
     Every sidecar (``run_seed<k>.json``) is read and its arrays are verified as a rerun would verify them (they
@@ -135,11 +201,14 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
     ``--results-dir``). Per-round curves are the sidecar's ``"per_round_metrics"`` plus ActiveLab's diagnostics
     (temperature, model_weight, mean_annotator_weight) listed under ``"metrics"``.
 
+    ``progress``: a tqdm bar over the sidecars (stderr, on a terminal).
+
     Returns
     -------
     DataFrame with columns ``benchmark, variant, model, method, seed, round, metric, value`` and, for the figures'
     styles, ``registered`` (the registered method or strategy a result name ran) and ``calibration`` (ActiveLab's
-    temperature calibration, ``""`` for other methods).
+    temperature calibration, ``""`` for other methods); ``attrs["results_stamp"]`` identifies the runs it was read
+    from (:func:`results_stamp`).
 
     Raises
     ------
@@ -155,7 +224,10 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
     rerun = f"`python -m active_learning run {benchmark} --results-dir {results_dir}`"
     rows: List[pd.DataFrame] = []
     curves_of: Dict[tuple, List[tuple]] = {}
-    for sidecar in sorted(root.rglob("run_seed*.json")):
+    read: List[Mapping[str, Any]] = []
+    sidecars = sorted(root.rglob("run_seed*.json"))
+    for sidecar in _progress(sidecars, progress and len(sidecars) > 0, desc=f"{benchmark} results", unit="run",
+                             leave=False):
         try:
             meta = json.loads(sidecar.read_text(encoding="utf-8"))
             problem = None if isinstance(meta, dict) else "is not a JSON object"
@@ -174,6 +246,7 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
                 f"cannot load the results of {benchmark}: {problem}. Rerun {rerun} (with the options that made "
                 f"these results): it verifies every finished job and recomputes corrupt ones."
             )
+        read.append(meta)
         config = meta.get("config")
         identity = (
             config_identity(config),
@@ -223,7 +296,9 @@ def load_results(results_dir: "str | Path", benchmark: str) -> pd.DataFrame:
         raise FileNotFoundError(
             f"no finished runs of {benchmark!r} under {root}; run `python -m active_learning run {benchmark}` first"
         )
-    return pd.concat(rows, ignore_index=True)
+    table = pd.concat(rows, ignore_index=True)
+    table.attrs["results_stamp"] = results_stamp(read)
+    return table
 
 
 def summarize(df: pd.DataFrame, metric: str, round_index: Optional[int] = None) -> pd.DataFrame:
@@ -252,6 +327,33 @@ def annotations_to_reach(
     return float(counts.loc[reached.index[0]])
 
 
+#: How a calibration choice is named in a legend entry whose display name does not say it already.
+CALIBRATION_LABELS = {"cleanlab": "cleanlab 2.9 calibration", "rowwise": "row-wise calibration", "none": "no calibration"}
+
+
+def _curve_label(df: pd.DataFrame, method: str) -> str:
+    """The legend name of a result: its display name, with the calibration the results record where the name does not
+    say it (ActiveLab run with the row-wise search under the plain name ``activelab`` is drawn in the row-wise shade,
+    so its legend says so)."""
+    name = DISPLAY_NAMES.get(method, method)
+    rows = df[df.method == method]
+    calibration = str(rows["calibration"].iloc[0] or "") if "calibration" in rows and len(rows) else ""
+    if calibration in CALIBRATION_LABELS and "calibration" not in name:
+        name = f"{name}, {CALIBRATION_LABELS[calibration]}"
+    return name
+
+
+#: Marker shapes of the curves of one :func:`plot_benchmark` figure, in the order of its methods.
+FIGURE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">", "p", "*")
+
+
+def _marker_every(n_points: int, index: int) -> Any:
+    """Markers of the ``index``-th curve of a panel: every point of a short curve; on a long one about six, starting
+    at a point that depends on ``index``, so two curves that coincide show both their markers."""
+    step = max(1, int(np.ceil(n_points / 6)))
+    return (index % step, step) if step > 1 else None
+
+
 def plot_benchmark(
     df: pd.DataFrame,
     metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy"),
@@ -260,6 +362,10 @@ def plot_benchmark(
     title: Optional[str] = None,
 ) -> Any:
     """One panel per (metric, column value), one line per method with a ±1 std band over seeds.
+
+    Every method has its own colour, the same in every figure (:func:`method_style`), and markers placed so that
+    curves which coincide stay visible; one legend below the panels, the title above them (constrained layout: no
+    blank band, the same size every time).
 
     Parameters
     ----------
@@ -271,19 +377,40 @@ def plot_benchmark(
         What the panel columns split by.
     x : {"round", "n_annotations", "n_labeled"}
         x-axis: round index, total annotations collected so far, or labeled examples (single-annotator tasks).
+    title : str, optional
+        Figure title (wrapped to the figure's width).
+
+    Returns
+    -------
+    matplotlib Figure
     """
+    import textwrap
+
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     column_values = sorted(df[columns].unique())
-    methods = sorted(df.method.unique(), key=lambda m: (not m.startswith(("activelab", "multi", "npc", "maxherding_nas")), m))
+    # ActiveLab's family first, then by name, each noise-aware strategy right after its base (NPC after ProbCover)
+    def order(method: str) -> Tuple[bool, str, bool, str]:
+        base = str(_registered_metadata(method).get("base") or "")
+        return (not method.startswith(("activelab", "multi")), base or method, bool(base), method)
+
+    methods = sorted(df.method.unique(), key=order)
     styles = _method_styles(df, methods)
+    labels_of = {method: _curve_label(df, method) for method in methods}
     # many panels (e.g. five noise levels) wrap into rows of at most three
     per_row = min(len(column_values), 3)
     rows_per_metric = int(np.ceil(len(column_values) / per_row))
+    width = max(6.4, 4.8 * per_row)
+    ncol = _legend_columns([f"{label} (n=10)" for label in labels_of.values()], width, fontsize=8)
+    legend_height = 0.2 * int(np.ceil(len(methods) / ncol)) + 0.2
+    # one wrap, at this figure's width, never inside a hyphenated word (EfficientNet-Lite0)
+    wrapped = textwrap.fill(" ".join(title.split()), max(40, int(width * 10)), break_on_hyphens=False) if title else ""
+    title_height = 0.22 * (wrapped.count("\n") + 1) + 0.1 if title else 0.0
     fig, axes = plt.subplots(
         len(metrics) * rows_per_metric, per_row,
-        figsize=(max(6.4, 4.8 * per_row), 3.4 * len(metrics) * rows_per_metric + 1.2), squeeze=False,
+        figsize=(width, 3.2 * len(metrics) * rows_per_metric + legend_height + title_height), squeeze=False,
+        layout="constrained",
     )
     for ax in axes.ravel()[len(metrics) * len(column_values):]:
         ax.set_visible(False)
@@ -294,7 +421,7 @@ def plot_benchmark(
             ax = axes.ravel()[index]
             panel = df[(df[columns] == value)]
             lows = []
-            for method in methods:
+            for k, method in enumerate(methods):
                 sub = panel[panel.method == method]
                 values = sub[sub.metric == metric].pivot_table(index="round", columns="seed", values="value")
                 if values.empty:
@@ -304,9 +431,10 @@ def plot_benchmark(
                 else:
                     xs = values.index.to_numpy()
                 mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()
-                label = f"{DISPLAY_NAMES.get(method, method)} (n={values.shape[1]})"
-                style = styles[method]
-                (line,) = ax.plot(xs, mean, label=label, **style)
+                label = f"{labels_of[method]} (n={values.shape[1]})"
+                # a marker shape of its own in this figure, at points of its own: coinciding curves stay visible
+                style = {**styles[method], "marker": FIGURE_MARKERS[k % len(FIGURE_MARKERS)]}
+                (line,) = ax.plot(xs, mean, label=label, ms=4, markevery=_marker_every(len(xs), k), **style)
                 ax.fill_between(xs, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
                 handles.setdefault(label, line)
                 lows.append(np.nanmin(mean))
@@ -320,26 +448,127 @@ def plot_benchmark(
                 # the lowest mean point sets the limit, not the std bands (one seed's collapse must not squash the curves)
                 top = min(1.0, ax.get_ylim()[1])
                 ax.set_ylim(max(0.0, min(lows) - 0.02), top)
-    # legend columns that fit the figure's width (about 3.2 inches per entry at this font size)
-    ncol = max(1, min(len(handles), int(fig.get_size_inches()[0] // 3.2)))
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
-    height = fig.get_size_inches()[1]
-    top = 1.0
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=ncol, fontsize=8,
+                   frameon=False)
     if title:
-        import textwrap
-
-        wrapped = textwrap.fill(title, max(40, int(fig.get_size_inches()[0] * 10)))
-        fig.suptitle(wrapped, fontsize=11, y=1.0 - 0.08 / height, va="top")  # 0.08 in below the top edge
-        top = 1.0 - (0.2 * (wrapped.count("\n") + 1) + 0.15) / height  # the panels start below the title
-    legend_rows = int(np.ceil(len(handles) / ncol))
-    fig.tight_layout(rect=(0, min(0.5, (0.22 * legend_rows + 0.15) / height), 1, top))
+        fig.suptitle(wrapped, fontsize=11)
     return fig
 
 
+#: A reference to the internal specification (``spec sections 3.3 and 3.8``, ``spec §4.2``, ``spec 3.2``) that some
+#: descriptions carry: users have the papers, not the specification, so figures and the report leave it out.
+_SPEC_REFERENCE = re.compile(
+    r"[,;]?[ \t]*\bspec(?:ification)?[ \t]*(?:sections?[ \t]*|§[ \t]*)?\d+(?:\.\d+)*"
+    r"(?:[ \t]*(?:,|and|&|–|-)[ \t]*§?\d+(?:\.\d+)*)*",
+    re.IGNORECASE,
+)
+
+
+def without_spec_references(text: str) -> str:
+    """``text`` without references to the internal specification's sections, tidied: ``"ActiveLab Wall Robot
+    benchmark (Goh & Mueller 2023, spec sections 3.3 and 3.8; the paper's data)"`` -> ``"ActiveLab Wall Robot
+    benchmark (Goh & Mueller 2023; the paper's data)"``. The papers' own citations (author year) stay."""
+    out = _SPEC_REFERENCE.sub("", str(text))
+    out = re.sub(r"\([ \t]*[,;:][ \t]*", "(", out)  # "(spec 4.3: ..." -> "(..."
+    return re.sub(r"[ \t]*\([ \t]*\)", "", out)  # "(spec 4.2)" -> ""
+
+
+def results_stamp(sidecars: Iterable[Mapping[str, Any]]) -> str:
+    """A short text that identifies a set of results: how many runs, the newest ``finished_at`` and a digest of every
+    run's (job, config hash, finished_at). The figures record it (PNG text ``Source``) so that the report can tell
+    whether they were drawn from the results it reads, from the results alone (no file dates)."""
+    import hashlib
+
+    sidecars = list(sidecars)
+    entries = sorted(f"{meta.get('job')}|{meta.get('config_hash')}|{meta.get('finished_at')}" for meta in sidecars)
+    newest = max((str(meta.get("finished_at")) for meta in sidecars if meta.get("finished_at")), default="unknown")
+    digest = hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()[:16]
+    return f"{len(entries)} runs, newest finished {newest}, results digest {digest}"
+
+
+def _png_bytes(fig: Any, dpi: float, metadata: Mapping[str, Optional[str]]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    # no "Software" (the matplotlib version) and no date: the bytes depend on the figure alone
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None, **metadata})
+    return buffer.getvalue()
+
+
+def _same_image(old: bytes, new: bytes) -> bool:
+    """Equal bytes, or equal pixels and text chunks (another zlib may compress the same image differently)."""
+    if old == new:
+        return True
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(old)) as a, Image.open(io.BytesIO(new)) as b:
+            same_text = {k: v for k, v in a.info.items() if k != "dpi"} == {k: v for k, v in b.info.items() if k != "dpi"}
+            return bool(same_text and a.size == b.size and a.mode == b.mode and a.tobytes() == b.tobytes())
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+
+
+def save_figure(fig: Any, path: "str | Path", *, dpi: float = 120, description: Optional[str] = None,
+                source: Optional[str] = None, close: bool = True) -> bool:
+    """Write ``fig`` as a PNG at ``path``, byte-stable, and only when its content changed.
+
+    The PNG carries no software version and no date, at a fixed ``dpi`` and the figure's own size (no tight bounding
+    box), so the same figure of the same results gives the same bytes. An existing file with the same image (the
+    same bytes, or the same pixels and text) is left alone, so redrawing finished results rewrites nothing; otherwise
+    the file is replaced atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    path : path
+    dpi : float
+    description : str, optional
+        The figure's caption (PNG text ``Description``; the report shows it).
+    source : str, optional
+        What the figure was drawn from (PNG text ``Source``, :func:`results_stamp`).
+    close : bool
+        Close the figure afterwards.
+
+    Returns
+    -------
+    bool
+        Whether the file was written.
+    """
+    import matplotlib.pyplot as plt
+
+    from .utils.io import atomic_write
+
+    path = Path(path)
+    metadata = {key: value for key, value in (("Description", description), ("Source", source)) if value}
+    data = _png_bytes(fig, dpi, metadata)
+    if close:
+        plt.close(fig)
+    if path.is_file() and _same_image(path.read_bytes(), data):
+        return False
+    atomic_write(path, lambda handle: handle.write(data))
+    return True
+
+
+def _progress(iterable: Any, progress: bool, **kwargs: Any) -> Any:
+    """``iterable`` with a tqdm bar on stderr when ``progress`` (and stderr is a terminal), else as it is."""
+    if not progress:
+        return iterable
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, file=sys.stderr, disable=None, dynamic_ncols=True, **kwargs)
+
+
 def _script_figures(benchmark: str, folder: Optional[Path], script: str, results_dir: "str | Path",
-                    out_dir: "str | Path | None") -> List[Path]:
+                    out_dir: "str | Path | None", progress: bool = False) -> List[Path]:
     """The figures of a benchmark whose config names its own figure script (``figure: {script: figures.py}``)."""
     import importlib.util
+    import inspect
 
     path = (folder or Path(".")) / script
     if not path.is_file():
@@ -350,22 +579,26 @@ def _script_figures(benchmark: str, folder: Optional[Path], script: str, results
     spec.loader.exec_module(module)
     if not callable(getattr(module, "write_figures", None)):
         raise AttributeError(f"{path} has no write_figures(results_dir, out_dir) function")
-    return list(module.write_figures(Path(results_dir), None if out_dir is None else Path(out_dir)))
+    extra = {"progress": progress} if "progress" in inspect.signature(module.write_figures).parameters else {}
+    return list(module.write_figures(Path(results_dir), None if out_dir is None else Path(out_dir), **extra))
 
 
 def make_figures(
-    benchmark: str, results_dir: "str | Path" = "results", out_dir: "str | Path | None" = None, figure: Optional[Dict[str, Any]] = None
+    benchmark: str, results_dir: "str | Path" = "results", out_dir: "str | Path | None" = None,
+    figure: Optional[Dict[str, Any]] = None, progress: bool = False,
 ) -> List[Path]:
     """Draw ``benchmark``'s figure from ``results_dir`` into ``out_dir`` (default ``<results>/<benchmark>/figures``).
 
     ``figure`` is the config's ``figure:`` block (metrics and what the panel columns split by, or ``script``: a
     script of the benchmark's folder whose ``write_figures(results_dir, out_dir)`` draws the benchmark's own
-    figures instead); by default it is read from the benchmark's YAML.
+    figures instead); by default it is read from the benchmark's YAML. Each figure is saved with
+    :func:`save_figure`: a figure whose image did not change is not rewritten. ``progress``: tqdm bars (stderr, on a
+    terminal) while the results load and the figures are drawn.
+
+    Returns
+    -------
+    The paths of the figures (written or already up to date).
     """
-    import matplotlib.pyplot as plt
-
-    import textwrap
-
     description = benchmark
     folder: Optional[Path] = None
     try:
@@ -379,41 +612,36 @@ def make_figures(
     except ValueError:
         figure = figure or {}
     if figure.get("script"):
-        return _script_figures(benchmark, folder, str(figure["script"]), results_dir, out_dir)
-    df = load_results(results_dir, benchmark)
-    heading = textwrap.fill(f"{description} (mean ± 1 std over seeds)", 90)
+        return _script_figures(benchmark, folder, str(figure["script"]), results_dir, out_dir, progress=progress)
+    df = load_results(results_dir, benchmark, progress=progress)
+    source = df.attrs.get("results_stamp")
+    description = without_spec_references(description)
+    heading = f"{description} (mean ± 1 std over seeds)"
     out = Path(out_dir) if out_dir is not None else Path(results_dir) / benchmark / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    paths: List[Path] = []
     count = "n_annotations" if "n_annotations" in set(df.metric) else "n_labeled"
-    for x in ("round", count):
-        fig = plot_benchmark(
-            df,
-            metrics=figure.get("metrics", ["consensus_accuracy", "model_accuracy"]),
-            columns=figure.get("columns", "model"),
-            x=x,
-            title=heading,
-        )
-        suffix = {"round": "rounds", "n_annotations": "annotations", "n_labeled": "labeled"}[x]
-        path = out / f"{benchmark}_{suffix}.png"  # x: round, annotations collected or labeled examples
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+    suffix = {"round": "rounds", "n_annotations": "annotations", "n_labeled": "labeled"}
+    drawings: List[Tuple[str, Dict[str, Any]]] = [
+        (f"{benchmark}_{suffix[x]}.png", {
+            "df": df, "metrics": figure.get("metrics", ["consensus_accuracy", "model_accuracy"]),
+            "columns": figure.get("columns", "model"), "x": x, "title": heading,
+        })
+        for x in ("round", count)  # x: round, annotations collected or labeled examples
+    ]
     if "temperature" in set(df.metric):
         # what the calibration choice does: the temperature ActiveLab used and how many of its labels went to new examples
         crowdlab_methods = sorted(set(df[df.metric == "temperature"].method))
         subset = df[df.method.isin(crowdlab_methods)]
         relabel_only = not (subset[subset.metric == "n_new"].value > 0).any()  # e.g. Complete: no unlabeled pool
-        fig = plot_benchmark(
-            subset,
-            metrics=["temperature", "model_weight"] + ([] if relabel_only else ["n_new"]),
-            columns=figure.get("columns", "model"),
-            title=textwrap.fill(f"{description}: ActiveLab by temperature calibration", 90),
-        )
-        path = out / f"{benchmark}_calibration.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+        drawings.append((f"{benchmark}_calibration.png", {
+            "df": subset, "metrics": ["temperature", "model_weight"] + ([] if relabel_only else ["n_new"]),
+            "columns": figure.get("columns", "model"),
+            "title": f"{description}: ActiveLab by temperature calibration",
+        }))
+    paths: List[Path] = []
+    for name, kwargs in _progress(drawings, progress, desc=f"{benchmark} figures", unit="fig"):
+        save_figure(plot_benchmark(**kwargs), out / name, dpi=120, source=source)
+        paths.append(out / name)
     return paths
 
 
@@ -667,6 +895,70 @@ def paired_differences(df: pd.DataFrame, pairs: Sequence[Tuple[str, str]] = NAS_
     return pd.concat(frames, ignore_index=True)
 
 
+def final_pivots(df: pd.DataFrame, metric: str = "accuracy", *, rows: str = "method", columns: str = "noise",
+                 tables: Sequence[str] = ("training", "filter")) -> List[Tuple[str, str]]:
+    """The final-round ``metric`` of a factorial NAS grid as a few small pivot tables instead of one row per cell.
+
+    One Markdown table per combination of the ``tables`` factors (by default training setting × noise filter), one
+    row per value of ``rows`` (the strategies), one column per value of ``columns`` (the noise settings), in the
+    figures' order (:data:`FACTOR_ORDER`); a cell is the mean ± sample std over seeds of each run's last round, the
+    highest mean of a column in **bold**, and ``(n=k)`` where a cell has fewer seeds than the most of the table.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long results table (:func:`load_results`) of a benchmark whose variants are ``<noise>_<filter>_<training>``.
+    metric : str
+    rows, columns : str
+        ``"method"``, ``"model"`` or a variant factor (:data:`VARIANT_FACTORS`).
+    tables : sequence of str
+        The factors that split the tables; every factor not named in ``rows``, ``columns`` or ``tables`` must take
+        one value (else ``ValueError``).
+
+    Returns
+    -------
+    list of (heading, markdown table)
+    """
+    final = summarize(df, metric)
+    if final.empty:
+        return []
+    final = variant_factors(final)
+    axes = [rows, columns, *tables]
+    for factor in [*VARIANT_FACTORS, "model", "method"]:
+        if factor not in axes and final[factor].nunique() > 1:
+            raise ValueError(f"the results hold several {factor} values ({', '.join(ordered(final[factor], factor))}); "
+                             f"add {factor!r} to rows, columns or tables, or select one first")
+    out: List[Tuple[str, str]] = []
+    groups = final.groupby(list(tables), sort=False) if tables else [((), final)]
+    keys = sorted((k if isinstance(k, tuple) else (k,) for k, _ in groups),
+                  key=lambda key: [ordered(final[f].unique(), f).index(v) for f, v in zip(tables, key)])
+    for key in keys:
+        part = final
+        for factor, value in zip(tables, key):
+            part = part[part[factor] == value]
+        row_values, col_values = ordered(part[rows].unique(), rows), ordered(part[columns].unique(), columns)
+        most = int(part["count"].max())
+        best = part.groupby(columns)["mean"].max()
+        lines = [f"| {'strategy' if rows == 'method' else rows} | "
+                 + " | ".join(factor_label(columns, c) for c in col_values) + " |",
+                 "|" + " --- |" * (len(col_values) + 1)]
+        for r in row_values:
+            cells = []
+            for c in col_values:
+                cell = part[(part[rows] == r) & (part[columns] == c)]
+                if cell.empty:
+                    cells.append("")
+                    continue
+                mean, std, n = float(cell["mean"].iloc[0]), cell["std"].iloc[0], int(cell["count"].iloc[0])
+                text = f"{mean:.3f} ± {float(std):.3f}" if n > 1 else f"{mean:.3f}"
+                text = f"**{text}**" if np.isclose(mean, best[c]) else text
+                cells.append(text + (f" (n={n})" if n < most else ""))
+            lines.append(f"| {factor_label(rows, r)} | " + " | ".join(cells) + " |")
+        heading = ", ".join(factor_label(f, v) for f, v in zip(tables, key))
+        out.append((f"{heading[:1].upper() + heading[1:]} ({most} seeds)", "\n".join(lines)))
+    return out
+
+
 def significant_difference(values: Any) -> bool:
     """Whether paired differences (one per seed) differ from zero by the rule of the tables' **bold**: at least two
     values (NaN left out) and ``|mean| > 2 · std / √n`` (sample std, ddof = 1), i.e. the mean exceeds twice its
@@ -817,11 +1109,23 @@ def _band(ax: Any, xs: np.ndarray, mean: np.ndarray, half: np.ndarray, colour: A
         ax.fill_between(xs, mean - half, mean + half, color=colour, alpha=alpha, lw=0)
 
 
+def _dodge(index: int, count: int, x_values: Optional[Sequence[float]], width: float = 0.24) -> float:
+    """x offset of the ``index``-th of ``count`` curves of a panel: together they span ``width`` of the smallest gap
+    between budgets, so curves (and markers) that coincide sit side by side instead of on top of each other."""
+    if count < 2:
+        return 0.0
+    xs = np.unique(np.asarray(list(x_values), dtype=float)) if x_values is not None else np.arange(2.0)
+    gap = float(np.min(np.diff(xs))) if xs.size > 1 else 1.0
+    return (index - (count - 1) / 2) * width * gap / (count - 1)
+
+
 def _draw_curve(ax: Any, curve: pd.DataFrame, x_values: Optional[Sequence[float]], key: str, style: Dict[str, Any],
-                alpha: float, lines: Dict[str, Any], seeds: Dict[str, List[int]]) -> Tuple[np.ndarray, np.ndarray]:
-    """One mean curve of :func:`seed_summary` rows (sorted by round) with its band; its line and seed count are
-    recorded under the legend entry ``key``. Returns the mean and the band's half-width."""
-    xs = _x_positions(curve["round"], x_values)
+                alpha: float, lines: Dict[str, Any], seeds: Dict[str, List[int]],
+                offset: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+    """One mean curve of :func:`seed_summary` rows (sorted by round) with its band, shifted by ``offset`` along x
+    (:func:`_dodge`); its line and seed count are recorded under the legend entry ``key``. Returns the mean and the
+    band's half-width."""
+    xs = _x_positions(curve["round"], x_values) + offset
     mean, half = curve["mean"].to_numpy(), curve["half"].to_numpy()
     (line,) = ax.plot(xs, mean, **style)
     _band(ax, xs, mean, half, style["color"], alpha)
@@ -861,7 +1165,8 @@ def _finish(fig: Any, handles: Dict[str, Any], title: Optional[str], legend_righ
             ncol = _legend_columns(labels, fig.get_size_inches()[0])
             fig.legend(list(handles.values()), labels, loc="outside lower center", ncol=ncol, fontsize=9, frameon=False)
     if title:
-        fig.suptitle(textwrap.fill(title, int(fig.get_size_inches()[0] * 11)), fontsize=11)
+        fig.suptitle(textwrap.fill(" ".join(title.split()), int(fig.get_size_inches()[0] * 11), break_on_hyphens=False),
+                     fontsize=11)
 
 
 def plot_curve_grid(
@@ -881,9 +1186,11 @@ def plot_curve_grid(
 
     The accuracy-against-budget figures of Shafir, Hacohen, Weinshall 2025 (arXiv:2504.04506): rows = noise
     settings, columns = noise filters, one line per strategy (mean over seeds, band :data:`INTERVALS`), x = the
-    budget. Strategies keep their colours of every other figure (:func:`method_style`: a noise-aware version in its
-    base's colour, dashed); panels of one row share their y-axis. Whatever subset of the grid has results is drawn:
-    missing strategies are left out of a panel, missing settings show "no results".
+    budget. Strategies keep their colours of every other figure (:func:`method_style`: each its own colour, a
+    noise-aware version dashed in a dark shade of its base's colour); the curves of a panel sit side by side, a few
+    hundredths of a budget step apart, with markers, so strategies whose curves coincide stay visible. Panels of one
+    row share their y-axis. Whatever subset of the grid has results is drawn: missing strategies are left out of a
+    panel, missing settings show "no results".
 
     Parameters
     ----------
@@ -931,11 +1238,12 @@ def plot_curve_grid(
             if panel.empty:
                 _no_results(ax)
                 continue
-            for name in names:
+            for k, name in enumerate(names):
                 curve = panel[panel.method == name].sort_values("round")
                 if curve.empty:
                     continue
-                _draw_curve(ax, curve, x_values, name, styles[name], 0.10, lines, seeds)
+                _draw_curve(ax, curve, x_values, name, {**styles[name], "ms": 3.5}, 0.10, lines, seeds,
+                            offset=_dodge(k, len(names), x_values))
     ticks = x_values if x_values is not None else sorted(data["round"].unique())
     _label_panels(axes, row_values, col_values, rows, columns, METRIC_LABELS.get(metric, metric), x_label or "Round", ticks)
     handles = {f"{factor_label('method', name)} ({_seed_count(seeds[name])})": lines[name] for name in names if name in lines}
@@ -1027,7 +1335,8 @@ def plot_paired_differences(
                 if curve.empty:
                     continue
                 style = {**styles[key], "marker": markers[k % len(markers)], "ms": 4}
-                mean, half = _draw_curve(ax, curve, x_values, key, style, 0.15, lines, seeds)
+                mean, half = _draw_curve(ax, curve, x_values, key, style, 0.15, lines, seeds,
+                                         offset=_dodge(k, len(keys), x_values, width=0.16))
                 wide = curve["n"].to_numpy() >= 3
                 extent += [*mean[np.isfinite(mean)], *(mean - half)[wide & np.isfinite(half)],
                            *(mean + half)[wide & np.isfinite(half)]]

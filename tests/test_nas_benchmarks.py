@@ -362,3 +362,40 @@ def test_variant_dataset_must_be_a_mapping():
 
     with pytest.raises(ConfigError, match=r"variants\[0\]\.dataset"):
         validate_structure(config)
+
+
+def _script(name):
+    import importlib.util
+
+    path = REPO / "benchmarks" / "cifar10n" / name
+    spec = importlib.util.spec_from_file_location(f"_test_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_224_px_arms_and_the_evidence_script_run_end_to_end(cifar10n_root, tiny_encoder, tmp_path):
+    """Both NAS-evidence arms on miniature CIFAR-10 / CIFAR-10N, then their figures and the cross-arm evidence tables
+    (which recompute the class counts from the picks and the runs' own oracles, and stop if the recorded ones differ)."""
+    root, _ = cifar10n_root
+    res = tmp_path / "res"
+    d075 = _run("cifar10n_224_d075", root, res, variants=["sym0.5_ideal_clean", "worse_cv_clean"],
+                methods=["random", "probcover", "npc", "maxherding", "maxherding_nas", "coreset", "coreset_nas"])
+    assert d075["dataset"]["encoder"] == "tiny"
+    _run("cifar10n_224_purity", root, res, variants=["sym0.5_ideal_clean"], methods=["random", "npc"])
+    assert load_config("cifar10n_224_d075")["dataset"]["encoder_params"] == {"input_size": 224}
+    assert len(expand_jobs(load_config("cifar10n_224_d075"))) == 280 and len(expand_jobs(load_config("cifar10n_224_purity"))) == 200
+    assert {j.resolved["method_params"].get("delta") for j in expand_jobs(load_config("cifar10n_224_purity"),
+                                                                        methods=["npc"])} == {0.6}
+    out, meta = _arrays(res, "cifar10n_224_d075", "sym0.5_ideal_clean", "npc")
+    assert meta["info"]["coverage"]["delta"] == 0.75 and out["n_clean_classes"].shape == (2,)
+    figures = _script("figures_224.py").write_figures(res)
+    assert sorted(p.name for p in figures) == ["cifar10n_224_d075_accuracy_cv.png", "cifar10n_224_d075_accuracy_ideal.png",
+                                               "cifar10n_224_purity_accuracy_ideal.png"]
+    evidence = _script("nas_evidence.py")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = evidence.write(res, tmp_path / "evidence", str(root), None)
+    text = (tmp_path / "evidence" / "nas_evidence.md").read_text()
+    assert "| 224 px, δ = 0.75 (original code) | sym0.5 | 1 |" in text and "NPC − ProbCover" in text
+    assert all(p.stat().st_size > 0 for p in paths)

@@ -52,19 +52,31 @@ def test_efficiency_markdown_says_never(results):
     assert efficiency_markdown(results, methods=("uncertainty",)) == ""
 
 
-def test_method_styles_come_from_the_registries_and_pair_variants():
+def test_method_styles_come_from_the_registries_one_colour_per_method():
+    from matplotlib.colors import to_hex
+
     from active_learning.multiannotator.methods import METHODS
-    from active_learning.plotting import method_style
+    from active_learning.plotting import method_style, shade
     from active_learning.strategies import STRATEGIES
 
     base, cleanlab, rowwise = (method_style("activelab", c) for c in ("benchmark", "cleanlab", "rowwise"))
-    assert base["color"] == cleanlab["color"] == rowwise["color"] == METHODS.metadata("activelab")["color"]
+    assert base["color"] == to_hex(METHODS.metadata("activelab")["color"])
+    # each calibration choice its own colour (a shade of ActiveLab's) and its own line style and marker
+    assert len({base["color"], cleanlab["color"], rowwise["color"]}) == 3
+    assert cleanlab["color"] == shade(base["color"], 1) and rowwise["color"] == shade(base["color"], 2)
     assert len({base["linestyle"], cleanlab["linestyle"], rowwise["linestyle"]}) == 3
+    assert len({base["marker"], cleanlab["marker"], rowwise["marker"]}) == 3
     assert method_style("entropy")["color"] != base["color"]
-    # a noise-aware strategy is drawn in its base's colour, dashed
+    # a noise-aware strategy: its own colour (a dark shade of its base's), dashed
     for variant, of in (("npc", "probcover"), ("maxherding_nas", "maxherding"), ("coreset_nas", "coreset")):
         assert STRATEGIES.metadata(variant)["base"] == of
-        assert method_style(variant)["color"] == method_style(of)["color"] and method_style(variant)["linestyle"] == "--"
+        style, base_style = method_style(variant), method_style(of)
+        assert style["color"] != base_style["color"] and style["color"] == shade(base_style["color"], 1)
+        assert style["linestyle"] == "--" and base_style["linestyle"] == "-"
+    # the same method under another result name is drawn the same; a variant built from the name is not
+    assert method_style("activelab", "cleanlab", name="multiannotator_cleanlab") == cleanlab
+    per_round = method_style("activelab", "rowwise", name="activelab_per_round")
+    assert per_round["color"] != method_style("activelab", "rowwise", name="activelab")["color"]
     assert method_style("some_plugin") == method_style("some_plugin")  # unknown names get a fixed colour too
     # every registered multi-annotator method has its own colour
     colours = [METHODS.metadata(name)["color"] for name in METHODS.names()]
@@ -200,7 +212,8 @@ def test_plot_paired_differences_grid_colours_and_labels(close_figures):
     lines = _panel_lines(axes[0, 0])
     assert [to_hex(line.get_color()) for line in lines] == [to_hex(method_style("npc")["color"]),
                                                           to_hex(method_style("coreset_nas")["color"])]
-    assert list(lines[0].get_xdata()) == [1, 2, 3] and np.allclose(lines[0].get_ydata(), 0.02)
+    xs = np.asarray(lines[0].get_xdata(), dtype=float)  # at the budgets, shifted a little to keep pairs apart
+    assert np.allclose(np.diff(xs), 1.0) and 0 < abs(xs[0] - 1) < 0.1 and np.allclose(lines[0].get_ydata(), 0.02)
     assert any(np.allclose(line.get_ydata(), 0.0) for line in axes[0, 0].get_lines())  # the zero line
     assert len(_panel_lines(axes[1, 1])) == 1  # aggre / cv: only Coreset+NAS − Coreset ran
     assert len(fig.legends) == 1 and len(fig.legends[0].get_texts()) == 2
@@ -236,7 +249,9 @@ def test_plot_curve_grid_one_line_per_strategy_and_no_results_panels(close_figur
     lines = axes[0, 0].get_lines()
     assert len(lines) == 5
     assert to_hex(lines[0].get_color()) == to_hex(method_style("probcover")["color"])  # legend order: ProbCover, NPC, ...
-    assert lines[1].get_linestyle() == "--" and to_hex(lines[1].get_color()) == to_hex(lines[0].get_color())
+    # NPC beside ProbCover: dashed, in its own colour
+    assert lines[1].get_linestyle() == "--" and to_hex(lines[1].get_color()) != to_hex(lines[0].get_color())
+    assert len({to_hex(line.get_color()) for line in lines}) == 5
     assert [t.get_text() for t in axes[1, 1].texts] == ["no results"]  # sym0.5 / aum has not landed
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[0] == "ProbCover (n=3)" and labels[-1] == "Random (n=3)" and len(fig.legends) == 1

@@ -311,3 +311,13 @@ def test_merge_keys_may_still_be_overridden():
 def test_every_shipped_benchmark_yaml_has_unique_keys():
     for name in list_benchmarks():
         load_config(name)
+
+
+def test_repeated_subset_flags_add_up():
+    """`--methods a --methods b` (and --seeds, --models, --variants) keep every value, as `--set` does."""
+    from active_learning.cli import build_parser
+
+    args = build_parser().parse_args(["run", "toy", "--methods", "a", "--methods", "b", "c", "--seeds", "0", "--seeds", "2",
+                                      "--models", "m", "--models", "n", "--variants", "v", "--variants", "w"])
+    assert args.methods == ["a", "b", "c"] and args.seeds == [0, 2]
+    assert args.models == ["m", "n"] and args.variants == ["v", "w"]

@@ -1,7 +1,7 @@
 """The NAS CIFAR-10 / CIFAR-10N figures (Shafir, Hacohen, Weinshall 2025, *Active Learning with a Noisy Annotator*,
 arXiv:2504.04506), drawn from ``results/cifar10n``.
 
-    python benchmarks/cifar10n/figures.py [--results-dir results] [--out-dir DIR]
+    python benchmarks/cifar10n/figures.py [--results-dir results] [--out-dir DIR] [--no-progress]
 
 Writes into ``<results-dir>/cifar10n/figures/`` (or ``--out-dir``), from whatever part of the grid has finished
 (strategies, variants and seeds without results are left out, never filled in):
@@ -25,6 +25,7 @@ figures`` redraws them. ``notebooks/nas_cifar10n.ipynb`` shows the same figures 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -40,12 +41,13 @@ from active_learning.plotting import (
     plot_filter_quality,
     plot_paired_differences,
     samples_per_class,
+    save_figure,
     variant_factors,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARK = "cifar10n"
-SETTING = "NAS on CIFAR-10 / CIFAR-10N (EfficientNet-Lite0 features, linear probe)"
+SETTING = "NAS (Shafir, Hacohen, Weinshall 2025) on CIFAR-10 / CIFAR-10N (EfficientNet-Lite0 features, linear probe)"
 FILTER_METHOD = "npc"
 
 
@@ -122,23 +124,28 @@ def draw(df: pd.DataFrame, spc: Optional[Sequence[float]] = None) -> Dict[str, T
     return figures
 
 
-def write_figures(results_dir: Path, out_dir: Optional[Path] = None) -> List[Path]:
+def write_figures(results_dir: Path, out_dir: Optional[Path] = None, progress: bool = False) -> List[Path]:
     """Draw every figure the results allow into ``out_dir`` (default ``<results_dir>/cifar10n/figures``).
 
-    Called by the runner and ``python -m active_learning figures cifar10n`` (the config's ``figure.script``).
+    Called by the runner and ``python -m active_learning figures cifar10n`` (the config's ``figure.script``). Each
+    figure is saved with :func:`~active_learning.plotting.save_figure`: byte-stable, its caption and the results it
+    was drawn from in the PNG's text, and not rewritten when its image did not change. ``progress``: tqdm bars
+    (stderr, on a terminal) while the results load and the figures are drawn.
     """
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
 
-    df = load_results(results_dir, BENCHMARK)
+    df = load_results(results_dir, BENCHMARK, progress=progress)
+    source = df.attrs.get("results_stamp")
     out = out_dir if out_dir is not None else results_dir / BENCHMARK / "figures"
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, (fig, caption) in draw(df, samples_per_class(results_dir, BENCHMARK)).items():
-        fig.savefig(out / name, dpi=110, metadata={"Description": caption})  # the report's caption
-        plt.close(fig)
+    figures = draw(df, samples_per_class(results_dir, BENCHMARK))
+    for name, (fig, caption) in tqdm(figures.items(), total=len(figures), desc=f"{BENCHMARK} figures", unit="fig",
+                                     file=sys.stderr, disable=None if progress else True):
+        save_figure(fig, out / name, dpi=110, description=caption, source=source)  # the caption: the report's
         paths.append(out / name)
     return paths
 
@@ -147,8 +154,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results-dir", type=Path, default=ROOT / "results")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: <results-dir>/cifar10n/figures")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (they show on a terminal only)")
     args = parser.parse_args(argv)
-    for path in write_figures(args.results_dir, args.out_dir):
+    for path in write_figures(args.results_dir, args.out_dir, progress=not args.no_progress):
         print(f"figure: {path}")
 
 

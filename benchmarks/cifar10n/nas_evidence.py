@@ -280,6 +280,15 @@ def noise_trend_table(df: pd.DataFrame) -> str:
 # ----------------------------------------------------------------------------------------------------- figures
 
 
+def _legend_entries(axes: Any) -> Tuple[list, list]:
+    """Every labelled line of a grid of axes, once, in first-seen order (panels may lack some strategies)."""
+    seen: Dict[str, Any] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    return list(seen.values()), list(seen)
+
+
 def accuracy_figure(df: pd.DataFrame, filt: str) -> Any:
     import matplotlib.pyplot as plt
 
@@ -305,10 +314,11 @@ def accuracy_figure(df: pd.DataFrame, filt: str) -> Any:
                 ax.set_ylabel("test accuracy")
             if i == len(noises) - 1:
                 ax.set_xlabel("samples per class")
-    handles, labels_ = axes[0, 0].get_legend_handles_labels()
+    handles, labels_ = _legend_entries(axes)
     import textwrap
 
-    fig.legend(handles, labels_, loc="lower center", ncol=min(len(labels_), 4 * len(arms)), fontsize=9, frameon=False)
+    fig.legend(handles, labels_, loc="lower center", ncol=max(1, min(len(labels_), 4 * len(arms))), fontsize=9,
+               frameon=False)
     filt_name = {"ideal": "ideal filter", "cv": "CrossValidation filter"}[filt]
     title = (f"NAS on CIFAR-10 / CIFAR-10N, {filt_name}, predicted-clean training (mean ± 1 std over seeds; "
              "NAS dashed beside its base, random dotted)")
@@ -342,7 +352,7 @@ def difference_figure(df: pd.DataFrame) -> Any:
                 ax.set_ylabel("accuracy difference (paired by seed)")
             if row == 1:
                 ax.set_xlabel("samples per class")
-    handles, labels_ = axes[0, 0].get_legend_handles_labels()
+    handles, labels_ = _legend_entries(axes)
     fig.legend(handles, labels_, loc="lower center", ncol=3, fontsize=7.5, frameon=False)
     fig.suptitle("Base minus random and NAS minus base on three feature arms (colour = arm, marker = noise setting)",
                  fontsize=10)
