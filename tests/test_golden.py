@@ -78,6 +78,11 @@ def _array_files(folder: Path, seed: int) -> Dict[str, Path]:
     return {path.name[: -len(suffix)]: path for path in sorted(folder.glob(f"*{suffix}"))}
 
 
+#: Per-round metrics added after the committed results were made (NAS: classes with a correct label and their entropy).
+#: A rerun may write them beside the committed ones; every array both hold must still agree bit for bit.
+ADDED_METRICS = frozenset({"n_clean_classes", "clean_class_entropy"})
+
+
 def job_differences(rerun: Path, committed: Path, seed: int) -> List[str]:
     """Every way the files of job ``seed`` in folder ``rerun`` differ from those in ``committed``.
 
@@ -98,13 +103,13 @@ def job_differences(rerun: Path, committed: Path, seed: int) -> List[str]:
         if new_meta.get("config_hash") != old_meta.get("config_hash"):
             problems.append(f"config_hash: {new_meta.get('config_hash')} in the rerun, {old_meta.get('config_hash')} "
                             "committed (the benchmark config no longer resolves to the committed job)")
-        if sorted(new_meta.get("metrics", [])) != sorted(old_meta.get("metrics", [])):
+        if sorted(set(new_meta.get("metrics", [])) - ADDED_METRICS) != sorted(old_meta.get("metrics", [])):
             problems.append(f"metrics: {sorted(new_meta.get('metrics', []))} in the rerun, "
                             f"{sorted(old_meta.get('metrics', []))} committed")
     new_files, old_files = _array_files(rerun, seed), _array_files(committed, seed)
     for name in sorted(set(old_files) - set(new_files)):
         problems.append(f"{name}: committed ({old_files[name]}) but not written by the rerun")
-    for name in sorted(set(new_files) - set(old_files)):
+    for name in sorted(set(new_files) - set(old_files) - ADDED_METRICS):
         problems.append(f"{name}: written by the rerun but not committed")
     for name in sorted(set(new_files) & set(old_files)):
         new = np.load(new_files[name], allow_pickle=False)
