@@ -328,16 +328,15 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--labels: {args.labels} must hold one label per feature row ({X.shape[0]}), got shape {labels.shape}")
         name = Path(args.features).stem
     else:
-        from .pools import feature_arrays
+        from .diagnostics.benchmark import pool_features
 
         if args.labels:
             raise ConfigError("--labels goes with --features; a registered dataset brings its own true labels")
         dataset = {"name": args.dataset, "encoder": args.encoder,
                    "encoder_params": parse_overrides(args.encoder_param or [])}
-        pool = feature_arrays(dataset, {}, _data_access(args))
-        X, labels = pool.X, pool.y
+        X, labels, n_classes = pool_features(dataset, {}, _data_access(args))
         if args.n_classes is None:
-            args.n_classes = pool.n_classes
+            args.n_classes = n_classes
         name = "_".join([args.dataset, args.encoder] + [str(v) for v in dataset["encoder_params"].values()])
     if labels is None and args.n_classes is None and not args.no_purity_rule:
         raise ConfigError("diagnose: the purity rule and the coverage budgets need the number of classes: give --labels or --n-classes")

@@ -43,6 +43,23 @@ def make_blobs(seed: int = 0) -> TabularDataset:
     return load("blobs", seed=seed)
 
 
+def nas_toy_config(**changes):
+    """A tiny noisy-single-annotator benchmark (synthetic clusters, 1-NN, kNN filter, 3 rounds); ``changes`` replace
+    top-level keys."""
+    config = {
+        "name": "nas_toy",
+        "task": "noisy_single_annotator",
+        "dataset": {"name": "sphere_clusters", "n_classes": 5, "n_per_cluster": 30, "n_features": 8, "seed": 1},
+        "data": {"seed": 0, "test_fraction": 0.3, "noise": {"type": "symmetric", "rate": 0.4},
+                 "budget": {"samples_per_class": [1, 2, 3]}},
+        "loop": {"filter": "knn"},
+        "seeds": [0],
+        "models": {"one_nn": {"methods": ["random", {"name": "npc", "method": "npc", "params": {"delta": 0.6}}]}},
+    }
+    config.update(changes)
+    return config
+
+
 def toy_config(name: str = "toy", rounds: int = 3, **overrides: Any) -> Dict[str, Any]:
     """A tiny multi-annotator benchmark on ``blobs`` (fast models, 3 rounds of 20 annotations)."""
     config: Dict[str, Any] = {

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from conftest import toy_config
+from conftest import nas_toy_config, toy_config
 
 # ----------------------------------------------------------------------------------------------------------------
 # the cases
@@ -43,16 +43,7 @@ def toy_yaml(tmp: Path, **changes: Any) -> str:
 
 def nas_yaml(tmp: Path) -> str:
     """A tiny noisy-single-annotator benchmark (synthetic clusters, 1-NN, 3 rounds)."""
-    config = {
-        "name": "nas_toy",
-        "task": "noisy_single_annotator",
-        "dataset": {"name": "sphere_clusters", "n_classes": 5, "n_per_cluster": 30, "n_features": 8, "seed": 1},
-        "data": {"seed": 0, "test_fraction": 0.3, "noise": {"type": "symmetric", "rate": 0.4},
-                 "budget": {"samples_per_class": [1, 2, 3]}},
-        "loop": {"filter": "knn"},
-        "seeds": [0],
-        "models": {"one_nn": {"methods": ["random", {"name": "npc", "method": "npc", "params": {"delta": 0.6}}]}},
-    }
+    config = nas_toy_config()
     path = tmp / "nas_toy.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)

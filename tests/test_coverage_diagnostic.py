@@ -91,7 +91,7 @@ def test_bad_inputs_are_refused_in_one_line():
         diagnose_coverage(X, y, deltas=[3.0])
     with pytest.raises(ValueError, match="number of classes"):
         diagnose_coverage(X, None)
-    with pytest.raises(ValueError, match="integer class indices"):
+    with pytest.raises(ValueError, match="integer class ids"):
         diagnose_coverage(X, y + 0.5)
 
 

@@ -28,7 +28,7 @@ from active_learning.config import (
 from active_learning.runner import run_grid
 from active_learning.tasks import MultiAnnotatorTask
 
-from conftest import toy_config
+from conftest import nas_toy_config, toy_config
 
 
 def one_line_error(capsys: pytest.CaptureFixture) -> str:
@@ -142,18 +142,7 @@ def test_a_valid_override_reaches_every_cifar10n_job():
 
 
 def nas_config(**changes: Any) -> Dict[str, Any]:
-    config = {
-        "name": "nas_toy",
-        "task": "noisy_single_annotator",
-        "dataset": {"name": "sphere_clusters", "n_classes": 5, "n_per_cluster": 30, "n_features": 8, "seed": 1},
-        "data": {"seed": 0, "test_fraction": 0.3, "noise": {"type": "symmetric", "rate": 0.4},
-                 "budget": {"samples_per_class": [1, 2, 3]}},
-        "loop": {"filter": "knn"},
-        "seeds": [0],
-        "models": {"one_nn": {"methods": ["random", {"name": "npc", "method": "npc", "params": {"delta": 0.6}}]}},
-    }
-    config.update(changes)
-    return config
+    return nas_toy_config(**changes)
 
 
 def test_a_bad_parameter_in_a_later_method_is_found_before_any_data(tmp_path, no_data):

@@ -58,6 +58,26 @@ def diagnostics_dir(results_dir: "str | Path", benchmark: str) -> Path:
     return Path(results_dir) / benchmark / "coverage"
 
 
+def diagnostic_path(results_dir: "str | Path", benchmark: str, dataset: Mapping[str, Any]) -> Path:
+    """The JSON of one feature set's diagnostic (the label set, ``noise_type``, does not change the features)."""
+    key = dataset_key({k: v for k, v in dataset.items() if k != "noise_type"})
+    return diagnostics_dir(results_dir, benchmark) / f"{key}.json"
+
+
+def pool_features(dataset: Mapping[str, Any], split: Mapping[str, Any], data: Any) -> Tuple[Any, Any, int]:
+    """``(features, true labels, n_classes)`` of the pool a ``dataset:`` section makes: for an image dataset its
+    train split only, from the feature cache (the test split is not needed, so not extracted); for a tabular one the
+    benchmark's own train split (``split`` = the ``data:`` keys ``test_fraction`` / ``seed``)."""
+    from ..pools import feature_arrays, image_inputs, load_dataset, split_dataset_config
+
+    _, _, inputs = split_dataset_config(dataset)
+    if inputs.get("encoder") is None:
+        pool = feature_arrays(dataset, split, data)
+        return pool.X, pool.y, pool.n_classes
+    images = load_dataset(dataset, data, split="train")
+    return image_inputs(images, inputs, data), images.labels, len(images.class_names)
+
+
 def read_benchmark_diagnostics(results_dir: "str | Path", benchmark: str) -> List[Dict[str, Any]]:
     """The stored diagnostics of a benchmark (empty when none was written)."""
     folder = diagnostics_dir(results_dir, benchmark)
@@ -99,24 +119,21 @@ def write_benchmark_diagnostics(
 
     A feature set whose JSON exists with the same radii is kept unless ``force``. Returns the JSON paths.
     """
-    from ..pools import feature_arrays
     from .coverage import diagnose_coverage
 
-    folder = diagnostics_dir(results_dir, benchmark)
     written = []
     for entry in radii_by_dataset(jobs).values():
         dataset = entry["dataset"]
-        key = dataset_key({k: v for k, v in dataset.items() if k not in ("noise_type",)})
-        path = folder / f"{key}.json"
+        path = diagnostic_path(results_dir, benchmark, dataset)
         if path.is_file() and not force:
             with open(path, encoding="utf-8") as handle:
                 old = json.load(handle)
             if old.get("requested_deltas") == entry["deltas"]:
                 written.append(path)
                 continue
-        pool = feature_arrays(dataset, entry["split"], data)
-        diag = diagnose_coverage(pool.X, pool.y, deltas_of_interest=entry["deltas"], n_classes=pool.n_classes,
-                                 n_centres=n_centres, seed=seed)
+        X, y, n_classes = pool_features(dataset, entry["split"], data)
+        diag = diagnose_coverage(X, y, deltas_of_interest=entry["deltas"], n_classes=n_classes, n_centres=n_centres,
+                                 seed=seed)
         written.append(store_diagnostic(diag, results_dir, benchmark, dataset, entry["deltas"]))
     return written
 
@@ -127,8 +144,8 @@ def store_diagnostic(diag: Any, results_dir: "str | Path", benchmark: str, datas
     from ..utils.io import atomic_write_json
     from .coverage import plot_coverage_diagnostic
 
-    key = dataset_key({k: v for k, v in dataset.items() if k not in ("noise_type",)})
-    path = diagnostics_dir(results_dir, benchmark) / f"{key}.json"
+    path = diagnostic_path(results_dir, benchmark, dataset)
+    key = path.stem
     record = {"key": key, "benchmark": benchmark, "dataset": dict(dataset),
               "requested_deltas": sorted(round(float(d), 6) for d in requested_deltas),
               **diag.to_dict(), "ball_table": diag.table(), "coverage_table": diag.coverage_table()}

@@ -25,7 +25,6 @@ References
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -167,17 +166,13 @@ class CoverageDiagnostic:
 
 
 def _check_labels(labels: Any, n: int) -> np.ndarray:
+    """True labels: one per feature row, class ids 0..C-1 (the project's :func:`~active_learning.utils.validation.as_class_ids`)."""
+    from ..utils.validation import as_class_ids
+
     y = np.asarray(labels)
     if y.ndim != 1 or y.shape[0] != n:
         raise ValueError(f"labels must be a 1-D array with one entry per feature row ({n}), got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise ValueError("labels must be integer class indices 0..C-1 (no NaN, no fractions)")
-    if y.size and y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {int(y.min())}")
-    return y.astype(np.int64)
+    return as_class_ids(y, "labels")
 
 
 def ball_statistics(
@@ -427,8 +422,6 @@ def plot_coverage_diagnostic(diag: CoverageDiagnostic, path: Any, title: Optiona
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..utils.io import atomic_path
-
     d = np.array([r.delta for r in diag.balls])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     if diag.balls[0].pure_fraction is not None:
@@ -469,6 +462,6 @@ def plot_coverage_diagnostic(diag: CoverageDiagnostic, path: Any, title: Optiona
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(Path(path)) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    from ..plotting import save_figure
+
+    save_figure(fig, path, dpi=110)

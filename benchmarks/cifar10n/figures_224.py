@@ -1,5 +1,5 @@
 """Figures of the 224-px NAS arms (``cifar10n_224_d075``, ``cifar10n_224_purity``): test accuracy against the budget
-per noise setting, one colour per strategy family, the NAS strategy dashed beside its base (Shafir, Hacohen,
+per noise setting, one colour per strategy (the project's method style), the NAS strategy dashed beside its base (Shafir, Hacohen,
 Weinshall 2025, arXiv:2504.04506).
 
 The runner calls :func:`write_figures` after ``run cifar10n_224_d075`` / ``run cifar10n_224_purity``; it draws
@@ -30,9 +30,7 @@ def write_figures(results_dir: Path, out_dir: Optional[Path] = None) -> List[Pat
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from active_learning.utils.io import atomic_path
+    from active_learning.plotting import save_figure
 
     evidence = _evidence()
     paths: List[Path] = []
@@ -47,10 +45,7 @@ def write_figures(results_dir: Path, out_dir: Optional[Path] = None) -> List[Pat
         for filt in ("ideal", "cv"):
             if not df.variant.str.contains(f"_{filt}_").any():
                 continue
-            fig = evidence.accuracy_figure(df, filt)
             path = folder / f"{arm}_accuracy_{filt}.png"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-            plt.close(fig)
+            save_figure(evidence.accuracy_figure(df, filt), path, dpi=100)
             paths.append(path)
     return paths

@@ -49,19 +49,12 @@ NAMES = {"random": "Random", "probcover": "ProbCover", "npc": "NPC", "maxherding
          "maxherding_nas": "MaxHerding+NAS", "coreset": "Coreset", "coreset_nas": "Coreset+NAS"}
 
 
-def _colour(method: str) -> str:
-    from active_learning.strategies import STRATEGIES
-
-    meta = STRATEGIES.metadata(method)
-    base = meta.get("base")
-    return (STRATEGIES.metadata(base).get("color") if base else meta.get("color")) or "#000000"
-
-
 def _style(method: str) -> Dict[str, Any]:
-    """One colour per strategy family, the NAS strategy dashed beside its solid base (random: grey, dotted)."""
-    dashed = method.endswith("nas") or method == "npc"
-    return {"color": _colour(method), "ls": "--" if dashed else (":" if method == "random" else "-"),
-            "marker": "s" if dashed else "o", "ms": 3.5}
+    """The project's one style per method (:func:`active_learning.plotting.method_style`: the registry colour, the
+    noise-aware strategy dashed in a shade of its base's), so a strategy looks the same here as in every figure."""
+    from active_learning.plotting import method_style
+
+    return {**method_style(method), "ms": 3.5}
 
 
 # ----------------------------------------------------------------------------------------------------- loading
@@ -307,7 +300,7 @@ def accuracy_figure(df: pd.DataFrame, filt: str) -> Any:
                     continue
                 m, sd = s.mean(), s.std(ddof=1)
                 ax.plot(m.index, m.values, label=NAMES[method], **_style(method))
-                ax.fill_between(m.index, m - sd, m + sd, color=_colour(method), alpha=0.08, lw=0)
+                ax.fill_between(m.index, m - sd, m + sd, color=_style(method)["color"], alpha=0.08, lw=0)
             ax.set_title(f"{ARMS[arm]}\n{noise}", fontsize=9)
             ax.grid(alpha=0.3)
             if j == 0:
@@ -386,9 +379,9 @@ def write(results_dir: Path, out_dir: Path, root: Optional[str], mirror: Optiona
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from active_learning.utils.io import atomic_path, atomic_write_text
+    from active_learning.plotting import save_figure
+    from active_learning.utils.io import atomic_write, atomic_write_text
 
     df = load_table(results_dir, root, mirror)
     if df.empty:
@@ -415,11 +408,12 @@ def write(results_dir: Path, out_dir: Path, root: Optional[str], mirror: Optiona
                "nas_evidence_differences.png": difference_figure(df),
                "nas_evidence_classes.png": classes_figure(df)}
     for name, fig in figures.items():
-        with atomic_path(out_dir / name) as tmp:
-            fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig, out_dir / name, dpi=100)
         paths.append(out_dir / name)
-    df.to_csv(out_dir / "nas_evidence_long.csv.gz", index=False, float_format="%.6g")
+    import gzip
+
+    table = gzip.compress(df.to_csv(index=False, float_format="%.6g").encode("utf-8"), mtime=0)  # no time, no name:
+    atomic_write(out_dir / "nas_evidence_long.csv.gz", lambda handle: handle.write(table))  # same table, same bytes
     paths.append(out_dir / "nas_evidence_long.csv.gz")
     return paths
 
