@@ -11,7 +11,7 @@ MIRROR_ARG := $(if $(DATA_MIRROR),--data-mirror $(abspath $(DATA_MIRROR)),)
 RUN := $(PYTHON) -m active_learning run --n-jobs $(N_JOBS) --results-dir $(RESULTS_DIR) $(MIRROR_ARG)
 export AL_DATA_MIRROR := $(if $(DATA_MIRROR),$(abspath $(DATA_MIRROR)),$(AL_DATA_MIRROR))
 
-.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all cifar10h cifar10n-annotators cifar10n cifar100 clothing1m report figures bench-wall-robot list clean-venv
+.PHONY: install test test-all lint smoke clean-scratch features simclr nas-synthetic bench-perf wall-robot wall-robot-complete wall-robot-extras wall-robot-all noise-aware cifar10h cifar10n-annotators cifar10n cifar10n-resnet18 cifar100 clothing1m report figures bench-wall-robot list clean-venv
 
 install: $(VENV)/.installed
 
@@ -30,9 +30,10 @@ test: install  ## fast test suite (what CI runs)
 test-all: install  ## every test, slow ones included
 	$(PYTHON) -m pytest -q
 
-lint: install  ## ruff on the package, benchmarks and tests, mypy on the package (what CI runs; configured in pyproject.toml)
+lint: install  ## ruff on the package, benchmarks and tests, mypy on the package, the import-linter contracts (layers, no cycles): what CI runs; configured in pyproject.toml
 	$(VENV)/bin/ruff check active_learning benchmarks tests
 	$(VENV)/bin/mypy active_learning
+	$(VENV)/bin/lint-imports
 
 list: install
 	$(PYTHON) -m active_learning list
@@ -62,8 +63,15 @@ cifar10h: install  ## ActiveLab CIFAR-10H: the paper's splits and start set, cla
 cifar10n-annotators: install  ## ActiveLab methods with CIFAR-10N's real workers (10,000 train images, 3 labels each), 5 seeds
 	$(RUN) cifar10n_annotators
 
+noise-aware: install  ## noise-aware re-labeling (a NAS noise filter flags labels, another annotator is asked): Wall Robot from one label per example, and CIFAR-10N's real workers, 5 seeds
+	$(RUN) wall_robot_noise_aware
+	$(RUN) cifar10n_annotators_noise_aware
+
 cifar10n: install  ## NAS on CIFAR-10 / CIFAR-10N (EfficientNet-Lite0 features; 6 noise settings x 3 filters x 2 training sets x 10 strategies x 5 seeds) and its paper figures
 	$(RUN) cifar10n
+
+cifar10n-resnet18: install  ## NAS with the paper's classifier, a ResNet-18 trained on the selected CIFAR-10 images (meant for a GPU; 224-px features for selection)
+	$(RUN) cifar10n_resnet18
 
 cifar100: install  ## NAS on CIFAR-100 / CIFAR-100N (SimCLR features: `make simclr DATASET=cifar100` on a GPU, or your checkpoint)
 	$(RUN) cifar100

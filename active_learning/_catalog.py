@@ -8,7 +8,6 @@ active_learning._catalog`` rewrites the snapshot after a plug-in is added or ren
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -22,6 +21,7 @@ CATALOG: Dict[str, List[str]] = {
         'disagreement',
         'entropy',
         'good_random',
+        'noise_aware_relabel',
         'random',
         'uncertainty',
     ],
@@ -123,10 +123,13 @@ def _described(registry: Any, *keys: str) -> List[str]:
 def live_catalog() -> Dict[str, List[str]]:
     """Every registry's names (with the details ``list`` shows), read from the registries themselves (slow)."""
     from .datasets import DATASETS
+    from .encoders import list_encoders
     from .learners import LEARNERS
     from .multiannotator.consensus import CONSENSUS
     from .multiannotator.methods import METHODS
+    from .noise_filters import list_filters
     from .pools import BUDGETS, NOISE_MODELS, POOLS
+    from .strategies import list_strategies
     from .tasks import TASKS
 
     families = {
@@ -138,13 +141,10 @@ def live_catalog() -> Dict[str, List[str]]:
         "noise_models": NOISE_MODELS.names(),
         "budgets": BUDGETS.names(),
         "tasks": TASKS.names(),
+        "strategies": list_strategies(),
+        "noise_filters": list_filters(),
+        "encoders": list_encoders(),
     }
-    for family, module, attr in (
-        ("strategies", "active_learning.strategies", "list_strategies"),
-        ("noise_filters", "active_learning.noise_filters", "list_filters"),
-        ("encoders", "active_learning.encoders", "list_encoders"),
-    ):
-        families[family] = list(getattr(importlib.import_module(module), attr)())
     return families
 
 

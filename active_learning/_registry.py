@@ -1,7 +1,9 @@
 """A small name -> object registry shared by every family of plug-ins.
 
-Each family (multi-annotator methods, models, datasets, benchmark tasks, and later query strategies, noise
-filters and encoders) owns one :class:`Registry`. Plug-ins register themselves with a decorator::
+Each family of plug-ins owns one :class:`Registry`: multi-annotator methods, consensus methods, learners (YAML
+``models:``), datasets, encoders, pools, noise models, budget schedules, query strategies, noise filters and
+benchmark tasks (``python -m active_learning list`` shows them all). Plug-ins register themselves with a
+decorator::
 
     METHODS = Registry("multi-annotator method")
 
@@ -10,8 +12,10 @@ filters and encoders) owns one :class:`Registry`. Plug-ins register themselves w
         ...
 
 and are looked up by name with :meth:`Registry.get`, which raises :class:`UnknownNameError` listing the
-registered names (and the closest match) for a typo. Nothing is built from strings with ``eval`` and there is no
-``if/elif`` dispatch anywhere in the package.
+registered names (and the closest match) for a typo. Configs name plug-ins by their registered names; nothing is
+built from strings with ``eval``. Each family keeps its registry in a module its plug-ins import (usually the
+family's ``_base.py``), never in the package ``__init__`` that imports the plug-ins, so registering on import makes
+no import cycle.
 """
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ def _run_results_dir(args: argparse.Namespace) -> Tuple[str, str]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .plotting import load_results, make_figures, summary_markdown
+    from .plotting.benchmark_figures import make_figures
+    from .plotting.tables import summary_markdown
+    from .results import load_results
     from .runner import run_grid
     from .utils.devices import auto_devices_note, resolve_devices
 
@@ -118,9 +120,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config.get("task") == "noisy_single_annotator" and not args.no_diagnostic:
         _print_coverage_diagnostic(config, results_dir, ran=bool(report.ran), data=_data_access(args), variants=args.variants)
     if not args.no_figures:
-        for path in make_figures(config["name"], results_dir, figure=config.get("figure"), progress=not args.no_progress):
+        # the results are read (and verified) once, for the figures and the summary, with the config this run used
+        results = load_results(results_dir, config["name"], progress=not args.no_progress)
+        for path in make_figures(config["name"], results_dir, progress=not args.no_progress, config=config,
+                                 results=results):
             print(f"figure: {path}")
-        print(summary_markdown(load_results(results_dir, config["name"], progress=not args.no_progress)))
+        print(summary_markdown(results))
     print(f"results: {Path(results_dir) / config['name']}")
     return 0
 
@@ -140,7 +145,7 @@ def _print_coverage_diagnostic(config: Any, results_dir: str, *, ran: bool, data
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from .plotting import make_figures
+    from .plotting.benchmark_figures import make_figures
 
     results_dir = args.results_dir if args.results_dir is not None else RESULTS_DIR
     for benchmark in args.benchmarks:
@@ -153,7 +158,8 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from .plotting import calibration_markdown, efficiency_markdown, load_results, summary_markdown
+    from .plotting.tables import calibration_markdown, efficiency_markdown, summary_markdown
+    from .results import load_results
 
     results = load_results(args.results_dir or RESULTS_DIR, args.benchmark)
     print(summary_markdown(results))

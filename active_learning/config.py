@@ -20,6 +20,7 @@ A benchmark YAML (see ``benchmarks/*/*.yaml``) has the keys::
       - {name: trace0.6, data: {trace_fraction: 0.6}}
       - {name: worse, dataset: {name: cifar10n, noise_type: worse}}   # merged into the top-level dataset
     figure: {metrics: [consensus_accuracy, model_accuracy], columns: model}
+    # optional figure.labels: display names of result names not named after their method, {single: Single annotator}
 
 Each (variant, model, method, seed) becomes a :class:`Job` whose ``resolved`` dict holds everything needed to
 run it; that dict is hashed and written next to the job's results. Command-line overrides (``--set``) are applied
@@ -27,10 +28,12 @@ last, on top of every variant and method entry (:func:`expand_jobs`). Every YAML
 :class:`UniqueKeyLoader`: a key given twice in one mapping is an error, not a silent "last one wins".
 
 Validation happens before any job runs: :func:`validate_structure` checks every key, type and range that does
-not depend on the task, and the task's ``validate`` checks the rest (registered names, hyper-parameters against
+not depend on the task, :func:`check_task_config` (called by the runner with the task registry) checks the task
+name and ``figure.metrics``, and the task's ``validate`` checks the rest (registered names, hyper-parameters against
 the constructors' signatures, data and loop settings, budgets against the pool). Every problem raises
 :class:`ConfigError` (a ``ValueError``) with a one-line message: what is wrong, where (the config key path) and
-what to do.
+what to do. The generic checks (:func:`~active_learning.utils.validation.check_keys`, ``check_mapping``, ...) live
+in :mod:`active_learning.utils.validation`.
 
 The shipped benchmark YAMLs are read from ``benchmarks/`` of the repository checkout when the package runs from
 one, else from the installed package (``active_learning/_benchmarks``, the same files shipped as package data).
@@ -39,26 +42,30 @@ one, else from the installed package (``active_learning/_benchmarks``, the same 
 from __future__ import annotations
 
 import copy
-import difflib
-import inspect
-import math
-import numbers
 import re
-import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import yaml
 
-from ._registry import Registry, UnknownNameError
+from ._registry import Registry
 from .utils.io import config_hash
+from .utils.validation import (
+    ConfigError,
+    check_keys,
+    check_mapping,
+    check_name_list,
+    is_int,
+    lookup,
+)
+from .utils.validation import show_value as _show
 
 TOP_LEVEL_KEYS = {"name", "task", "description", "dataset", "data", "loop", "seeds", "models", "variants", "figure"}
 MODEL_KEYS = {"methods", "ensemble", "params"}
 METHOD_KEYS = {"name", "method", "params", "loop"}
 VARIANT_KEYS = {"name", "dataset", "data", "loop"}
-FIGURE_KEYS = {"metrics", "columns", "script"}
+FIGURE_KEYS = {"metrics", "columns", "script", "labels"}
 #: What the panel columns of a benchmark figure can split by (``figure.columns``).
 FIGURE_COLUMNS = ("model", "variant")
 #: Names that become folder names (benchmark, variant, model, method): letters, digits, ``_``, ``-``, ``.``.
@@ -77,14 +84,6 @@ def _find_benchmarks_dir() -> Path:
 
 #: Folder holding the benchmark YAML files (the checkout's ``benchmarks/``, or the installed copy).
 BENCHMARKS_DIR = _find_benchmarks_dir()
-
-
-class ConfigError(ValueError):
-    """A benchmark configuration is invalid; the message says which key and what is allowed."""
-
-
-class UnknownConfigNameError(ConfigError, UnknownNameError):
-    """A config names an unregistered method, model, dataset, ... (also a ``KeyError``, like the registries')."""
 
 
 @dataclass(frozen=True)
@@ -107,12 +106,6 @@ class Job:
     def config_hash(self) -> str:
         return config_hash(self.resolved)
 
-    def result_dir(self, results_dir: "str | Path") -> Path:
-        path = Path(results_dir) / self.benchmark
-        if self.variant:
-            path = path / self.variant
-        return path / self.model / self.method
-
 
 def deep_update(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
     out = copy.deepcopy(base)
@@ -125,65 +118,7 @@ def deep_update(base: Dict[str, Any], override: Mapping[str, Any]) -> Dict[str, 
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# checks shared by validate_structure and the tasks' validate (one message style: "<where>: <what>; <what to do>")
-
-
-def check_mapping(where: str, value: Any, *, optional: bool = True) -> Mapping[str, Any]:
-    """``value`` as a mapping (``None`` -> ``{}`` when ``optional``), else :class:`ConfigError`."""
-    if value is None and optional:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a mapping of keys to values, got {_show(value)}; write it as {{key: value}}")
-    bad = [key for key in value if not isinstance(key, str)]
-    if bad:
-        raise ConfigError(f"{where}: keys must be names (strings), got {bad!r}; quote or rename them")
-    return value
-
-
-def check_keys(where: str, mapping: Any, allowed: "set | Sequence[str]", what: str = "key") -> None:
-    """Raise :class:`ConfigError` for keys of ``mapping`` not in ``allowed`` (the message lists the valid ones)."""
-    check_mapping(where, mapping, optional=False)
-    unknown = sorted(set(mapping) - set(allowed))
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
-            if close:
-                hints.append(f"{key!r} -> {close[0]!r}?")
-        hint = f" (did you mean {', '.join(hints)})" if hints else ""
-        raise ConfigError(
-            f"{where}: unknown {what}(s) {unknown}{hint}; allowed {what}s are {sorted(allowed)}"
-        )
-
-
-_check_keys = check_keys  # backwards-compatible name
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
-def is_int(value: Any) -> bool:
-    """A whole number that is not a bool (Python or NumPy integer)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    """A finite real number that is not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-
-
-def check_int(where: str, value: Any, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
-    """``value`` as an int within ``[minimum, maximum]``, else :class:`ConfigError`."""
-    if not is_int(value):
-        raise ConfigError(f"{where} must be an integer, got {_show(value)}")
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ConfigError(f"{where} must be an integer {bounds}, got {value}")
-    return int(value)
+# config-specific checks (the generic ones are in utils.validation; one message style: "<where>: <what>; <what to do>")
 
 
 def check_seeds(where: str, seeds: Any) -> List[int]:
@@ -212,163 +147,6 @@ def check_name(where: str, value: Any, what: str = "name") -> str:
             f"got {_show(value)}"
         )
     return value
-
-
-def check_name_list(where: str, value: Any, what: str = "name") -> List[str]:
-    """A list of names (strings), e.g. ``ensemble: [mlp, extra_trees]`` or ``--models mlp``."""
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise ConfigError(f"{where} must be a list of {what}s, e.g. [a, b], got {_show(value)}")
-    bad = [v for v in value if not isinstance(v, str)]
-    if bad:
-        raise ConfigError(f"{where} must be a list of {what}s, got {list(value)!r}; {_show(bad[0])} is not a name")
-    return list(value)
-
-
-def lookup(where: str, registry: Registry[Any], name: Any) -> Any:
-    """``registry.get(name)``, with the config key path in the error (:class:`UnknownConfigNameError`)."""
-    if not isinstance(name, str):
-        raise ConfigError(f"{where} must be the name of a registered {registry.kind}, got {_show(name)}")
-    try:
-        return registry.get(name)
-    except UnknownNameError as exc:
-        raise UnknownConfigNameError(f"{where}: {exc}") from None
-
-
-def _type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return "anything"
-    if origin is typing.Union:
-        names = [_type_name(a) for a in args if a is not type(None)]
-        return (" or ".join(names) + (" or null" if type(None) in args else "")) if names else "null"
-    if origin is typing.Literal:
-        return " or ".join(repr(a) for a in args)
-    if origin in (list, tuple, Sequence, typing.Sequence) or hint in (list, tuple):
-        return f"a list of {_type_name(args[0])}s" if args else "a list"
-    if origin in (dict, Mapping, typing.Mapping) or hint is dict:
-        return "a mapping"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
-        hint, getattr(hint, "__name__", str(hint))
-    )
-
-
-def matches_type(value: Any, hint: Any) -> bool:
-    """Whether a YAML value fits a type annotation (``int``, ``float``, ``bool``, ``str``, ``Optional``, ``Union``,
-    ``Sequence[...]``, ``Mapping``, ``Literal``); unknown annotations accept anything."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any or hint is inspect.Parameter.empty:
-        return True
-    if hint is type(None) or hint is None:
-        return value is None
-    if origin is typing.Union:
-        return any(matches_type(value, a) for a in args)
-    if origin is typing.Literal:
-        return value in args
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return is_int(value)
-    if hint is float:
-        return is_number(value)
-    if hint is str:
-        return isinstance(value, str)
-    if origin in (list, tuple, Sequence, typing.Sequence) or hint in (list, tuple):
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
-            return False
-        return not args or all(matches_type(v, args[0]) for v in value)
-    if origin in (dict, Mapping, typing.Mapping) or hint is dict:
-        return isinstance(value, Mapping)
-    return True
-
-
-def check_typed_settings(where: str, settings: Mapping[str, Any], hints: Mapping[str, Any], what: str) -> None:
-    """Check every value of ``settings`` against the annotation of the same name in ``hints``."""
-    for key, value in settings.items():
-        hint = hints.get(key, Any)
-        if not matches_type(value, hint):
-            raise ConfigError(f"{where}.{key} must be {_type_name(hint)}, got {_show(value)}; fix the {what}")
-
-
-def accepted_parameters(factory: Any) -> Tuple[List[str], bool]:
-    """Keyword names ``factory`` (a class or function) accepts, and whether it also takes arbitrary ``**kwargs``
-    (names forwarded through ``**params`` to a base class's ``__init__`` are followed along the MRO)."""
-    own, own_open = _signature_chain_parameters(factory)
-    wrapped = getattr(factory, "base_class", None) if inspect.isclass(factory) else None
-    if not inspect.isclass(wrapped):
-        return own, own_open
-    # a wrapper forwarding **params to the class it wraps (the NAS strategies' ``base_class``): both sets of names
-    base, base_open = accepted_parameters(wrapped)
-    return own + [n for n in base if n not in own], own_open and base_open
-
-
-def _signature_chain_parameters(factory: Any) -> Tuple[List[str], bool]:
-    """:func:`accepted_parameters` of ``factory`` itself: its signature, then its bases' ``__init__`` while each
-    forwards ``**kwargs``."""
-    targets: List[Any] = [factory]
-    if inspect.isclass(factory):
-        targets = [klass.__dict__["__init__"] for klass in factory.__mro__ if "__init__" in klass.__dict__]
-        targets = [t for t in targets if t is not object.__init__] or [factory]
-    names: List[str] = []
-    for target in targets:
-        try:
-            parameters = inspect.signature(target).parameters.values()
-        except (TypeError, ValueError):  # builtins without a signature
-            return names, True
-        var_keyword = False
-        for parameter in parameters:
-            if parameter.name in ("self", "cls") or parameter.kind in (parameter.VAR_POSITIONAL,):
-                continue
-            if parameter.kind == parameter.VAR_KEYWORD:
-                var_keyword = True
-            elif parameter.name not in names:
-                names.append(parameter.name)
-        if not var_keyword:
-            return names, False
-        if not inspect.isclass(factory):
-            return names, True
-    return names, True
-
-
-def reject_unknown_params(
-    where: str,
-    params: Mapping[str, Any],
-    names: Sequence[str],
-    open_ended: bool,
-    what: str,
-    *,
-    noun: str = "parameter(s)",
-    shown: Optional[Sequence[str]] = None,
-) -> None:
-    """Raise a :class:`ConfigError` listing the valid names when ``params`` holds a name outside ``names`` (unless the
-    target takes arbitrary keywords, ``open_ended``); ``shown`` is the list the message offers (default ``names``)."""
-    unknown = sorted(set(params) - set(names))
-    if unknown and not open_ended:
-        raise ConfigError(f"{where}: unknown {noun} {unknown} for {what}; valid names are {list(names) if shown is None else list(shown)}")
-
-
-def build_checked(where: str, factory: Callable[..., Any], params: Any, what: str, *, reserved: Sequence[str] = ()) -> Any:
-    """Call ``factory(**params)`` with every failure turned into a :class:`ConfigError` at ``where``.
-
-    Unknown parameter names are reported with the list of valid ones (from the constructor's signature) before the
-    call; ``reserved`` names are set by the library and cannot be given in a config.
-    """
-    params = dict(check_mapping(where, params))
-    names, open_ended = accepted_parameters(factory)
-    valid = [n for n in names if n not in reserved]
-    taken = sorted(set(params) & set(reserved))
-    if taken:
-        raise ConfigError(f"{where}: {taken} cannot be set here (the library sets it per run); remove it")
-    reject_unknown_params(where, params, names, open_ended, what, shown=valid)
-    try:
-        return factory(**params)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: invalid parameters {params} for {what}: {exc}; valid names are {valid}") from None
-    except UnknownNameError as exc:
-        raise UnknownConfigNameError(f"{where}: {exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"{where}: invalid value for {what}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -486,9 +264,8 @@ def validate_structure(config: Any, where: str = "config") -> None:
     check_name(f"{where}: name", config["name"], "benchmark name")
     if "description" in config and not isinstance(config["description"], (str, type(None))):
         raise ConfigError(f"{where}: description must be text, got {_show(config['description'])}")
-    from .tasks import TASKS
-
-    task = lookup(f"{where}: task", TASKS, config["task"])
+    if not isinstance(config["task"], str):
+        raise ConfigError(f"{where}: task must be the name of a registered task, got {_show(config['task'])}")
     for key in ("dataset", "data", "loop"):
         check_mapping(f"{where}: {key}", config.get(key))
     check_seeds(f"{where}: seeds", config["seeds"])
@@ -555,13 +332,6 @@ def validate_structure(config: Any, where: str = "config") -> None:
             metrics = check_name_list(f"{where}: figure.metrics", figure["metrics"], "metric name")
             if not metrics:
                 raise ConfigError(f"{where}: figure.metrics is empty; list at least one metric")
-            known = list(task.metrics) if isinstance(task.metrics, (tuple, list)) else list(task().metrics)
-            unknown = [m for m in metrics if m not in known]
-            if unknown:
-                raise ConfigError(
-                    f"{where}: figure.metrics: unknown metric(s) {unknown} for task {config['task']!r}; "
-                    f"the task records {known}"
-                )
         if "script" in figure:
             script = figure["script"]
             if not isinstance(script, str) or not script.endswith(".py") or "/" in script or "\\" in script:
@@ -573,6 +343,46 @@ def validate_structure(config: Any, where: str = "config") -> None:
                 raise ConfigError(f"{where}: figure.columns must be one of {list(FIGURE_COLUMNS)}, got {_show(columns)}")
             if columns == "variant" and not variants:
                 raise ConfigError(f"{where}: figure.columns is 'variant' but the benchmark has no variants; use 'model'")
+        if "labels" in figure:
+            _check_figure_labels(f"{where}: figure.labels", figure["labels"], models)
+
+
+def _check_figure_labels(where: str, labels: Any, models: Mapping[str, Any]) -> None:
+    """``figure.labels``: display names of the benchmark's result names (legends and tables), for results not named
+    after the method they ran (``single: Single annotator (entropy, new data only)``); every key must be a method
+    entry's name. They live outside the jobs' resolved configs, so they change no result."""
+    if not isinstance(labels, Mapping):
+        raise ConfigError(f"{where} must map result names to display names, e.g. {{single: Single annotator}}, "
+                          f"got {_show(labels)}")
+    names = {entry if isinstance(entry, str) else entry.get("name", entry.get("method"))
+             for spec in models.values() for entry in spec["methods"]}
+    for name, label in labels.items():
+        if name not in names:
+            raise ConfigError(f"{where}: {_show(name)} is not a method entry of this benchmark; use one of "
+                              f"{sorted(map(str, names))}")
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{where}.{name} must be a non-empty display name, got {_show(label)}")
+
+
+def check_task_config(config: Mapping[str, Any], tasks: Registry[Any], where: Optional[str] = None) -> Any:
+    """The checks of a benchmark config (already through :func:`validate_structure`) that need its task: ``task``
+    names a registered task and ``figure.metrics`` lists metrics that task records.
+
+    ``tasks`` is the task registry (:data:`active_learning.tasks.TASKS`), passed in by the caller (the runner) so that
+    this module stays below the tasks. Returns the task class; every problem raises :class:`ConfigError`.
+    """
+    where = where or str(config.get("name") or "config")
+    task = lookup(f"{where}: task", tasks, config["task"])
+    metrics = (config.get("figure") or {}).get("metrics")
+    if metrics:
+        known = list(task.metrics) if isinstance(task.metrics, (tuple, list)) else list(task().metrics)
+        unknown = [m for m in metrics if m not in known]
+        if unknown:
+            raise ConfigError(
+                f"{where}: figure.metrics: unknown metric(s) {unknown} for task {config['task']!r}; "
+                f"the task records {known}"
+            )
+    return task
 
 
 def expand_jobs(

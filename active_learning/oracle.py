@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .utils.validation import as_class_ids
+from .utils.validation import as_class_ids, check_rng
 
 #: CIFAR-10 asymmetric map: truck(9)→automobile(1), bird(2)→airplane(0), deer(4)→horse(7), cat(3)↔dog(5).
 CIFAR10_ASYM_MAP: Dict[int, int] = {9: 1, 2: 0, 4: 7, 3: 5, 5: 3}
@@ -45,12 +45,6 @@ def _check_rate(rate: float) -> float:
     if not 0.0 <= r < 1.0:
         raise ValueError(f"noise rate must lie in [0, 1), got {rate}")
     return r
-
-
-def _check_rng(rng: Any) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(seed)")
-    return rng
 
 
 class NoisyOracle:
@@ -91,7 +85,7 @@ class NoisyOracle:
     ) -> "NoisyOracle":
         """Exactly ``floor(noise_rate * N)`` labels flipped, each to a uniformly random different class."""
         t = _check_label_array(true_labels, "true_labels", n_classes)
-        r, rng = _check_rate(noise_rate), _check_rng(rng)
+        r, rng = _check_rate(noise_rate), check_rng(rng)
         C = int(n_classes) if n_classes is not None else int(t.max() + 1)
         if C < 2 and r > 0:
             raise ValueError("symmetric noise needs at least 2 classes")
@@ -105,7 +99,7 @@ class NoisyOracle:
     def asymmetric_cifar10(cls, true_labels: Any, noise_rate: float, rng: np.random.Generator) -> "NoisyOracle":
         """CIFAR-10 class-pair noise on ``floor(noise_rate * N)`` random points (others unchanged)."""
         t = _check_label_array(true_labels, "true_labels", 10)
-        r, rng = _check_rate(noise_rate), _check_rng(rng)
+        r, rng = _check_rate(noise_rate), check_rng(rng)
         k = int(np.floor(r * t.size))
         idx = rng.choice(t.size, k, replace=False)
         noisy = t.copy()
@@ -127,7 +121,7 @@ class NoisyOracle:
         renormalised (uniform over the other classes if that row is empty).
         """
         t = _check_label_array(true_labels, "true_labels")
-        r, rng = _check_rate(noise_rate), _check_rng(rng)
+        r, rng = _check_rate(noise_rate), check_rng(rng)
         T = np.asarray(confusion, dtype=np.float64)
         if T.ndim != 2 or T.shape[0] != T.shape[1] or not np.isfinite(T).all() or (T < 0).any():
             raise ValueError(f"confusion must be a square non-negative matrix, got shape {T.shape}")

@@ -1,7 +1,7 @@
 """One page of every benchmark in ``results/``: figures, final-round tables, deviations and provenance.
 
-:func:`build_report` reads ``<results>/<benchmark>/`` (the per-seed arrays and their ``run_seed<k>.json``
-sidecars, verified by :func:`~active_learning.plotting.load_results`) and the figures already drawn in
+:func:`build_report` reads ``<results>/<benchmark>/`` (the per-seed arrays and their JSON sidecars, read and verified
+by :mod:`active_learning.results`) and the figures already drawn in
 ``<results>/<benchmark>/figures/`` (they are not redrawn), and writes
 
 * ``report.html``: self-contained (the figures are embedded as base64 PNG), so it can be opened or mailed anywhere;
@@ -9,10 +9,10 @@ sidecars, verified by :func:`~active_learning.plotting.load_results`) and the fi
 
 Per benchmark: its description (the YAML's ``description`` and header comment when a YAML of that name is in
 ``benchmarks/``, else the results' own config), how complete the results are against the YAML's grid, the
-deviations from the papers (:data:`DEVIATIONS`), the figures, the final-round mean ± std table, ActiveLab's
-calibration and annotation-efficiency tables where they apply, and the provenance of every result: git commit(s),
-code digest(s), package versions, seeds per method, wall time, and where the data came from (dataset, encoder,
-JPEG-compressed pixels, simulated or real annotators, the pool).
+deviations from the papers (:data:`DEVIATIONS`, read from each benchmark folder's ``deviations.md``), the figures,
+the final-round mean ± std table, ActiveLab's calibration and annotation-efficiency tables where they apply, and the
+provenance of every result: git commit(s), code digest(s), package versions, seeds per method, wall time, and where
+the data came from (dataset, encoder, JPEG-compressed pixels, simulated or real annotators, the pool).
 
 Command line: ``python -m active_learning report [--results-dir results] [--out-dir DIR] [--benchmarks ...]``.
 """
@@ -22,13 +22,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
-import json
 import os
 import re
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from .results import _progress, code_version, has_results, load_results, read_sidecars, results_stamp
 
 __all__ = ["DEVIATIONS", "build_report", "markdown_table_rows"]
 
@@ -50,95 +51,41 @@ BENCHMARK_ORDER = (
     "clothing1m",
 )
 
-_WALL_ROBOT_COMMON = [
-    "Data: the paper's own data, rebuilt literally from the original data notebooks (`data.draw: reference`, the "
-    "seed the stored runs used), checked against the stored runs' round-0 label statistics; not a fresh draw.",
-    "Seeds: the original loops are unseeded; here each run seed fixes the folds, the models, the tie-breaks and the "
-    "label draws (the data stay fixed, as in the original).",
-    "ActiveLab is the official algorithm (scores tested equal to cleanlab 2.9's), not the benchmark notebook's "
-    "variant (its per-example weight bug, stale labeled scores and double temperature scaling are not reproduced); "
-    "the notebook's temperature search is kept as the `benchmark` calibration, and cleanlab 2.9's (`*_cleanlab`) "
-    "and the row-wise search (`*_rowwise`) run as extra arms.",
-    "Metrics added: test accuracy of a model refit on all labels, consensus accuracy on the initial examples, new "
-    "vs re-labeled counts and, for ActiveLab, the temperature, CROWDLAB's model weight and the mean annotator weight.",
-]
+#: The file of a benchmark folder (``benchmarks/<folder>/deviations.md``) that lists its deviations from the papers.
+DEVIATIONS_FILE = "deviations.md"
 
-#: Deviations from the papers, a few honest one-liners per benchmark (from the README's *Protocol* and *Real
-#: annotators* sections and the YAMLs' header comments).
-DEVIATIONS: Dict[str, List[str]] = {
-    "wall_robot": list(_WALL_ROBOT_COMMON),
-    "wall_robot_complete": list(_WALL_ROBOT_COMMON),
-    "wall_robot_single_annotator": _WALL_ROBOT_COMMON[:2]
-    + [
-        "The notebook reads the subset the Wall Robot notebook wrote; that it was drawn with SEED 111 is inferred "
-        "(the class counts, and so every label statistic, do not depend on it).",
-        "With one label per example no temperature is fitted: ActiveLab's score equals least-confidence sampling "
-        "here and the calibration variants do not apply.",
-    ],
-    "wall_robot_single_vs_multi": list(_WALL_ROBOT_COMMON)
-    + [
-        "The notebook reads the subset the Wall Robot notebook wrote; that it was drawn with SEED 111 is inferred "
-        "(the class counts, and so every label statistic, do not depend on it).",
-    ],
-    "cifar10h": [
-        "Start set: the paper's 'hardest annotators' set needs `cifar10h-raw.csv`, which the mirror lacks; the "
-        "committed results use the counts-only stand-in `tilted_multiset` (the paper's labels-per-image histogram "
-        "and 0.822 majority-vote accuracy, but its errors sit on ambiguous images rather than with the worst "
-        "annotators, and its start columns are exchangeable).",
-        "Models (CPU): a linear probe on frozen EfficientNet-Lite0 ImageNet features (112 px) of the JPEG mirror's "
-        "pixels instead of a ResNet-18 fine-tuned for 100 epochs per fold; the ensemble is linear probe + "
-        "ExtraTrees + kNN instead of ResNet-18/34/50. Absolute test accuracies (about 0.72) are far below the "
-        "paper's; the comparison between methods is the point. The GPU protocol (`cifar10h_finetune`) was not run.",
-        "ActiveLab is the official algorithm, run with three temperature searches: the benchmark's (the paper's), "
-        "cleanlab 2.9's (`*_cleanlab`) and the row-wise one (`*_rowwise`).",
-        "Extra baseline: active label cleaning (not in the paper's CIFAR-10H figure).",
-    ],
-    "cifar10h_finetune": [
-        "EfficientNet-Lite0 (ImageNet, offline weights) fine-tuned per fold at 112 px instead of the paper's "
-        "ResNet-18 through AutoGluon; start set as in `cifar10h` (the counts-only stand-in without the raw file).",
-    ],
-    "cifar10n_annotators": [
-        "Not in either paper: a benchmark of this project with CIFAR-10N's real, identified workers (3 labels per "
-        "image, 747 workers); an image is exhausted after its three labels and never chosen again.",
-        "Pool: a random 10,000 of the 50,000 CIFAR-10 train images (`pool_seed: 0`); classifiers on frozen "
-        "EfficientNet-Lite0 features of the JPEG mirror's pixels, as in `cifar10h`.",
-        "ActiveLab runs with the row-wise temperature search only.",
-    ],
-    "nas_sphere_clusters": [
-        "Not the paper's data: synthetic unit-sphere clusters (20 classes x 2 clusters, 32-d) with synthetic 50 % "
-        "symmetric noise; a smoke test of the whole NAS pipeline, not a reproduction.",
-        "1-NN learner (the linear probe's recipe is tuned for SSL feature norms) and δ = σ = 0.6 chosen for these "
-        "features; 3 seeds.",
-    ],
-    "cifar10n": [
-        "Features: EfficientNet-Lite0 (ImageNet-1k supervised, 112 px) instead of the paper's SimCLR ResNet-18, "
-        "extracted from the JPEG mirror's pixels; δ = σ = 0.74 from the purity rule on these features (the paper's "
-        "0.75 belongs to SimCLR).",
-        "Linear probe on frozen features for every run (the paper's default: a ResNet-18 from scratch); Coreset "
-        "runs k-center on the same features; MaxHerding uses the whole pool, not a 35,000-point sub-pool.",
-        "CrossValidation: the reference code's variant (each of the 3 fold models trains on one fold, all vote on "
-        "every point); the paper's description (train on k-1 folds, the library default) flags nothing here.",
-        "MaxHerding(+NAS) reads its gains from the stored 50,000 x 50,000 kernel matrix (`kernel_backend: stored`; "
-        "the same exact objective and picks as computing them).",
-        "CIFAR-10N cannot run in the reference code; its real-noise budgets use the label sets' rounded known rates.",
-    ],
-    "cifar100": [
-        "Linear probe on frozen SimCLR ResNet-18 features (the paper's default: a ResNet-18 from scratch); the "
-        "SimCLR checkpoint is made here (`make simclr`), not SCAN's released one.",
-        "Asymmetric noise uses a confusion matrix made here; the authors' file is not published.",
-        "Coreset on the SimCLR features; MaxHerding on the whole pool; CrossValidation as the reference code (one "
-        "fold per model).",
-    ],
-    "clothing1m": [
-        "Pool: one fixed 100,000-image subset (`dataset.seed`) with one index map for images, labels and features; "
-        "the reference code draws it per seed and indexes the features with the wrong positions.",
-        "True labels exist only for the human-checked images (elsewhere the given label counts as correct), so the "
-        "filter metrics are only indicative; no ideal filter.",
-        "δ = σ = 0.60 is a placeholder: the NAS repository gives no value for Clothing1M.",
-        "CrossValidation as the reference code (one fold per model); Coreset on the DINOv2 features; MaxHerding on "
-        "the whole pool.",
-    ],
-}
+
+def parse_deviations(text: str) -> Dict[str, List[str]]:
+    """``{benchmark: [deviation, ...]}`` of a ``deviations.md`` file: one ``## <benchmark>`` heading per benchmark,
+    one ``- `` bullet per deviation, which may continue on indented lines (joined with one space); other lines (the
+    file's own heading and explanation) are ignored."""
+    out: Dict[str, List[str]] = {}
+    current: Optional[List[str]] = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = out.setdefault(line[3:].strip(), [])
+        elif current is not None and line.startswith("- "):
+            current.append(line[2:].strip())
+        elif current and line.startswith("  ") and line.strip():
+            current[-1] += " " + line.strip()
+    return out
+
+
+def read_deviations(benchmarks_dir: Optional[Path] = None) -> Dict[str, List[str]]:
+    """The deviations from the papers of every benchmark, from the ``deviations.md`` files of the benchmark folders
+    (:func:`parse_deviations`); the prose belongs to each benchmark, next to its YAML."""
+    if benchmarks_dir is None:
+        from .config import BENCHMARKS_DIR
+
+        benchmarks_dir = Path(BENCHMARKS_DIR)
+    out: Dict[str, List[str]] = {}
+    for path in sorted(Path(benchmarks_dir).glob(f"*/{DEVIATIONS_FILE}")):
+        out.update(parse_deviations(path.read_text(encoding="utf-8")))
+    return out
+
+
+#: Deviations from the papers, a few honest one-liners per benchmark (``benchmarks/<folder>/deviations.md``).
+DEVIATIONS: Dict[str, List[str]] = read_deviations()
 
 #: Datasets whose features are the raw table (no encoder, no pixels).
 _TABULAR_DATASETS = {"wall_robot", "blobs", "sphere_clusters"}
@@ -343,28 +290,17 @@ def _benchmark_folders(results_dir: Path, exclude: Sequence[Path]) -> List[str]:
     for child in sorted(results_dir.iterdir()):
         if not child.is_dir() or child.name.startswith(".") or any(child.resolve() == e.resolve() for e in exclude):
             continue
-        if next(child.rglob("run_seed*.json"), None) is not None:
+        if has_results(child):
             names.append(child.name)
     order = {name: i for i, name in enumerate(BENCHMARK_ORDER)}
     return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
 
 def _sidecars(folder: Path) -> Tuple[List[Dict[str, Any]], List[str]]:
-    metas, problems = [], []
-    for path in sorted(folder.rglob("run_seed*.json")):
-        if "figures" in path.relative_to(folder).parts:
-            continue
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append(f"{path}: unreadable ({exc})")
-            continue
-        if isinstance(meta, dict):
-            meta["_path"] = path
-            metas.append(meta)
-        else:
-            problems.append(f"{path}: not a JSON object")
-    return metas, problems
+    """The sidecars of a benchmark folder (:func:`~active_learning.results.read_sidecars`) and what is wrong with the
+    unreadable ones."""
+    found, problems = read_sidecars(folder)
+    return [meta for _, meta in found], problems
 
 
 def _yaml_info(name: str) -> Tuple[Optional[Dict[str, Any]], Optional[Path], str]:
@@ -580,8 +516,6 @@ def _data_provenance(metas: Sequence[Mapping[str, Any]]) -> List[Tuple[str, str]
 
 
 def _code_version(meta: Mapping[str, Any]) -> Optional[str]:
-    from .runner import code_version
-
     try:
         return code_version(meta)
     except Exception:  # git missing or the commit not in this clone: the commit alone identifies the code
@@ -712,7 +646,7 @@ def _shown_path(path: Path) -> str:
 def _is_factorial_nas(task: str, variants: Sequence[str]) -> bool:
     """Whether a benchmark's variants are the NAS grid ``[<noise>_]<filter>_<training>`` (its final table is then a
     pivot per training setting and filter rather than one row per variant, model and strategy)."""
-    from .plotting import FACTOR_ORDER, split_variant
+    from .plotting.styles import FACTOR_ORDER, split_variant
 
     if task != "noisy_single_annotator" or not variants:
         return False
@@ -723,7 +657,7 @@ def _is_factorial_nas(task: str, variants: Sequence[str]) -> bool:
 def _nas_final_pivots(page: _Page, df: Any, anchor: str) -> None:
     """The final-budget test accuracy of a NAS grid: one small table per (training setting, filter), strategies ×
     noise settings, mean ± std over seeds, the best of each noise setting in bold."""
-    from .plotting import final_pivots
+    from .plotting.tables import final_pivots
 
     tables = final_pivots(df, "accuracy")
     page.heading(3, "Final budget: test accuracy, mean ± std over seeds", anchor=f"{anchor}-final")
@@ -737,7 +671,7 @@ def _nas_final_pivots(page: _Page, df: Any, anchor: str) -> None:
 
 def _figures_note(name: str, drawn: Sequence[Path], stamp: str, rerun: str) -> Optional[str]:
     """A note when a figure was drawn from other results than the report reads (the ``Source`` text each figure
-    records, :func:`~active_learning.plotting.results_stamp`): deterministic, from the files alone, never their
+    records, :func:`~active_learning.results.results_stamp`): deterministic, from the files alone, never their
     dates."""
     stale = [p.name for p in drawn if (png_text(p, "Source") or stamp) != stamp]
     if not stale:
@@ -748,10 +682,8 @@ def _figures_note(name: str, drawn: Sequence[Path], stamp: str, rerun: str) -> O
 
 
 def _benchmark_section(page: _Page, name: str, results_dir: Path, rerun_dir: str, progress: bool = False) -> Dict[str, Any]:
-    from .plotting import (
-        calibration_markdown, efficiency_markdown, load_results, results_stamp, summary_markdown,
-        without_spec_references,
-    )
+    from .plotting.save import without_spec_references
+    from .plotting.tables import calibration_markdown, efficiency_markdown, summary_markdown
 
     folder = results_dir / name
     metas, problems = _sidecars(folder)
@@ -909,8 +841,6 @@ def build_report(
     FileNotFoundError
         ``results_dir`` does not exist or holds no results, or a named benchmark has none.
     """
-    from .plotting import _progress
-
     results = Path(results_dir)
     if not results.is_dir():
         raise FileNotFoundError(
@@ -931,7 +861,7 @@ def build_report(
         names = available
     if not names:
         raise FileNotFoundError(
-            f"no results under {results} (no run_seed*.json in any benchmark folder); run a benchmark first, "
+            f"no results under {results} (no finished job in any benchmark folder); run a benchmark first, "
             f"e.g. `python -m active_learning run wall_robot --results-dir {results}`"
         )
     out.mkdir(parents=True, exist_ok=True)

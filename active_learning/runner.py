@@ -2,10 +2,11 @@
 
 * Parallelism: ``joblib.Parallel`` over jobs (``backend="loky"`` processes on one machine), or the same grid on a
   Dask cluster through joblib's Dask backend (``backend="dask"``, ``scheduler="tcp://host:8786"``).
-* Results: each finished job writes ``<results>/<benchmark>[/<variant>]/<model>/<method>/<metric>_seed<k>.npy``
-  (1-D, one value per round) and then ``run_seed<k>.json`` (resolved config, its hash, seed, package versions,
-  git commit, wall time, and per array its length, dtype and the sha256 of its ``.npy`` file). Every file is
-  written atomically; the JSON sidecar is written last and marks the job as finished.
+* Results: each finished job writes one 1-D array per metric (one value per round) into its cell folder
+  ``<results>/<benchmark>[/<variant>]/<model>/<method>/`` and then its JSON sidecar (resolved config, its hash,
+  seed, package versions, git commit, wall time, and per array its length, dtype and sha256), through
+  :mod:`active_learning.results`, which owns the file layout. Every file is written atomically; the sidecar is
+  written last and marks the job as finished.
 * Integrity: on every run each finished job is verified (its arrays exist, load, are 1-D, finite, have one value
   per round and match the digests of the sidecar); a job that fails is recomputed with a
   :class:`ResultsIntegrityWarning` that names the file and the problem. Sidecars written before digests were
@@ -45,36 +46,41 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
 from tqdm.auto import tqdm
 
-from .config import ConfigError, Job, deep_update, expand_jobs, load_config, validate_structure
-from .tasks import JOB_INFO_KEY, DataAccess, get_task
+from .config import ConfigError, Job, check_task_config, deep_update, expand_jobs, load_config, validate_structure
+from .tasks import JOB_INFO_KEY, TASKS, DataAccess, get_task
 from .utils.devices import DeviceError, resolve_devices, use_device
-from .utils.io import (
-    atomic_save_npy,
-    atomic_write_json,
-    config_hash,
-    file_digest,
-    git_commit,
-    npy_record,
-    package_source_digest,
-    package_versions,
-    verify_npy,
+from .results import (  # noqa: F401  (code_version ... config_differences: re-exported for older imports)
+    JobCheck,
+    cell_files,
+    changed_inputs,
+    check_job,
+    code_version,
+    config_differences,
+    config_identity,
+    describe_mixed_cell,
+    job_dir,
+    read_sidecar,
+    sidecar_path,
+    sidecar_seed,
+    sidecar_paths,
+    verify_job_files,
+    write_job_results,
 )
+from .utils.io import file_digest, git_commit, package_source_digest, package_versions
 
 #: Default results folder (relative to the working directory).
 DEFAULT_RESULTS_DIR = Path("results")
@@ -89,9 +95,6 @@ PROGRESS_INTERVAL_S = 1.0
 DEVICE_SLOT_POLL_S = 0.2
 
 BACKENDS = ("loky", "dask", "sequential", "threading", "multiprocessing")
-
-_SIDECAR_RE = re.compile(r"run_seed(\d+)\.json")
-
 
 class ResultsConflictError(RuntimeError):
     """Existing results were produced with a different configuration or code version."""
@@ -116,55 +119,8 @@ class ResultsIntegrityWarning(UserWarning):
 # --------------------------------------------------------------------------------------------------- integrity
 
 
-def sidecar_path(job: Job, results_dir: "str | Path") -> Path:
-    return job.result_dir(results_dir) / f"run_seed{job.seed}.json"
-
-
-def read_sidecar(path: "str | Path") -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
-    """``(meta, None)``, or ``(None, problem)`` when the sidecar cannot be read or is not a JSON object."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, f"cannot be read ({exc.strerror or exc})"
-    except UnicodeDecodeError:
-        return None, "is not valid JSON (not UTF-8 text)"
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"is not valid JSON ({exc.msg} at line {exc.lineno})"
-    if not isinstance(meta, dict):
-        return None, "is not a JSON object"
-    return meta, None
-
-
-def verify_job_files(meta: Mapping[str, Any], folder: "str | Path") -> Optional[str]:
-    """What is wrong with the arrays a sidecar lists (``"<path> <problem>"``), or ``None`` when all are sound.
-
-    Every array listed under ``"metrics"`` must pass :func:`~active_learning.utils.io.verify_npy`: against its
-    ``"arrays"`` record (length, dtype, sha256) when the sidecar has one, and, for the arrays listed under
-    ``"per_round_metrics"``, with ``"rounds"`` values.
-    """
-    folder = Path(folder)
-    seed, names = meta.get("seed"), meta.get("metrics")
-    if not isinstance(seed, int) or not isinstance(names, list) or not names:
-        return f"{folder / 'run_seed*.json'}: the sidecar lists no seed or no metric arrays"
-    records = meta.get("arrays")
-    if records is not None and not isinstance(records, Mapping):
-        return f"{folder / f'run_seed{seed}.json'}: its 'arrays' entry is not a mapping"
-    per_round = set(meta.get("per_round_metrics") or [])
-    rounds = meta.get("rounds")
-    for name in names:
-        path = folder / f"{name}_seed{seed}.npy"
-        record = None
-        if records is not None:
-            record = records.get(name)
-            if not isinstance(record, Mapping):
-                return f"{path} has no integrity record in its sidecar"
-        length = rounds if name in per_round and isinstance(rounds, int) else None
-        problem = verify_npy(path, record=record, length=length)
-        if problem is not None:
-            return f"{path} {problem}"
-    return None
+# The results layout, writing and verification live in results.py (sidecar_path, read_sidecar, verify_job_files,
+# check_job, write_job_results, ...); the runner plans and executes with them.
 
 
 # --------------------------------------------------------------------------------------------------- input files
@@ -228,53 +184,13 @@ class InputDigests:
         return {key: self.digest(path) for key, path in sorted(input_files(resolved).items())}
 
 
-def changed_inputs(meta: Mapping[str, Any], current: Mapping[str, Mapping[str, Any]]) -> List[str]:
-    """How the input files recorded in a sidecar (``"inputs"``) differ from ``current`` (one phrase per file;
-    empty: the same content). A sidecar without records, for a job that has input files, cannot be checked."""
-    if not current:
-        return []
-    recorded = meta.get("inputs")
-    if not isinstance(recorded, Mapping):
-        files = ", ".join(f"{key} ({record['path']})" for key, record in current.items())
-        return [f"no digest of the input file(s) {files} was recorded (results made before input files were "
-                f"digested), so they cannot be checked against the current files"]
-    out = []
-    for key, record in current.items():
-        old = recorded.get(key)
-        old_digest = old.get("sha256") if isinstance(old, Mapping) else None
-        if old_digest != record["sha256"]:
-            was = f"sha256 {old_digest[:12]}" if isinstance(old_digest, str) else "no digest"
-            out.append(f"input file {key} ({record['path']}) changed since the results were computed ({was}..., "
-                       f"now {record['sha256'][:12]}...)")
-    return out
+#: What :func:`_check_job` returns (the results module's :class:`~active_learning.results.JobCheck`).
+_JobCheck = JobCheck
 
 
-@dataclass
-class _JobCheck:
-    status: str  # "done" | "todo" | "conflict"
-    meta: Optional[Dict[str, Any]] = None
-    problem: Optional[str] = None  # why a present sidecar does not count as finished
-    changed: List[str] = field(default_factory=list)  # input files whose content differs from the sidecar's record
-
-
-def _check_job(job: Job, results_dir: "str | Path", digests: Optional[InputDigests] = None) -> _JobCheck:
-    path = sidecar_path(job, results_dir)
-    if not path.is_file():
-        return _JobCheck("todo")
-    meta, problem = read_sidecar(path)
-    if meta is None:
-        return _JobCheck("todo", problem=f"{path} {problem}")
-    if not isinstance(meta.get("config_hash"), str):
-        return _JobCheck("todo", problem=f"{path} has no config_hash")
-    if meta.get("config_hash") != job.config_hash:
-        return _JobCheck("conflict", meta)
-    changed = changed_inputs(meta, (digests or InputDigests()).of(job.resolved))
-    if changed:
-        return _JobCheck("conflict", meta, changed=changed)
-    problem = verify_job_files(meta, path.parent)
-    if problem is not None:
-        return _JobCheck("todo", meta, problem)
-    return _JobCheck("done", meta)
+def _check_job(job: Job, results_dir: "str | Path", digests: Optional[InputDigests] = None) -> JobCheck:
+    """:func:`~active_learning.results.check_job` with the input files' digests of this run (``digests``)."""
+    return check_job(job, results_dir, (digests or InputDigests()).of)
 
 
 def _integrity_notice(job: Job, problem: str) -> None:
@@ -294,67 +210,7 @@ def job_status(job: Job, results_dir: "str | Path") -> str:
     return check.status
 
 
-def config_identity(config: Any) -> Optional[str]:
-    """The hash of a resolved config without its seed: equal for every seed of one curve (``None``: no config)."""
-    if not isinstance(config, Mapping):
-        return None
-    return config_hash({k: v for k, v in config.items() if k != "seed"})
-
-
-def code_version(meta: Mapping[str, Any]) -> Optional[str]:
-    """The code version of a sidecar: the digest of the package source it was made with (``"code"``; for older
-    sidecars computed from their git commit with git), else the git commit itself."""
-    code = meta.get("code")
-    if isinstance(code, str):
-        return code
-    git = meta.get("git")
-    commit = git.get("commit") if isinstance(git, Mapping) else None
-    if commit and not (git or {}).get("dirty"):
-        return package_source_digest(commit) or commit
-    return commit
-
-
-def describe_mixed_cell(cell: tuple, entries: List[tuple]) -> str:
-    """One line for :func:`~active_learning.plotting.load_results`: which sidecars of a curve disagree, and on what.
-
-    ``entries``: ``((config hash without seed, git commit), sidecar path, config)`` per sidecar of the cell.
-    """
-    groups: Dict[tuple, List[tuple]] = {}
-    for identity, sidecar, config in entries:
-        groups.setdefault(identity, []).append((sidecar, config))
-    name = "/".join(part for part in cell if part)
-    parts = []
-    for (_, commit), members in groups.items():
-        files = ", ".join(str(s) for s, _ in members[:4]) + (f" and {len(members) - 4} more" if len(members) > 4 else "")
-        parts.append(f"[code {commit}: {files}]")
-    configs = [members[0][1] for members in groups.values()]
-    differ = config_differences(configs[0], configs[1]) if len(configs) > 1 else []
-    commits = {identity[1] for identity in groups}
-    what = []
-    if differ or len({identity[0] for identity in groups}) > 1:
-        what.append("configs differ" + (f" in {', '.join(differ[:6])}" if differ else ""))
-    if len(commits) > 1:
-        what.append("code versions differ")
-    return f"{name}: {' and '.join(what)}: " + " vs ".join(parts)
-
-
-def config_differences(a: Any, b: Any, prefix: str = "") -> List[str]:
-    """Dotted keys where two (nested) configs differ, ignoring ``seed`` at the top level."""
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        return [prefix or "config"] if a != b else []
-    out: List[str] = []
-    for key in sorted(set(a) | set(b)):
-        if not prefix and key == "seed":
-            continue
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if key not in a or key not in b:
-            out.append(name)
-        else:
-            out.extend(config_differences(a[key], b[key], name))
-    return out
-
-
-# --------------------------------------------------------------------------------------------------- writing
+# --------------------------------------------------------------------------------------------------- jobs
 
 
 def run_job(
@@ -368,62 +224,6 @@ def run_job(
         metrics = dict(get_task(resolved["task"]).run(resolved, data, on_round))
     info = metrics.pop(JOB_INFO_KEY, None)  # JSON facts about the run for its sidecar (not an array)
     return {"metrics": metrics, "wall_time_s": time.perf_counter() - start, **({"info": info} if info else {})}
-
-
-def write_job_results(
-    job: Job,
-    results_dir: "str | Path",
-    outcome: Mapping[str, Any],
-    provenance: Mapping[str, Any],
-    per_round: Optional[Sequence[str]] = None,
-    inputs: Optional[Mapping[str, Any]] = None,
-) -> Path:
-    """Write a finished job's metric arrays, then its JSON sidecar (atomically, in that order).
-
-    ``per_round`` names the arrays that hold one value per round (default: all); other arrays (e.g. the
-    selected indices of a run) are saved the same way but not plotted as curves. An existing sidecar of the job
-    is removed first, so that a write interrupted half-way never leaves an old sidecar over new arrays. The
-    sidecar records, per array, its length, dtype, sha256 and number of NaN/inf values (``"arrays"``), and the
-    device the job ran on (``"device"``) when the runner assigned one (``outcome["device"]``), and ``inputs``
-    (:meth:`InputDigests.of`: the sha256 of every user input file the config names) as ``"inputs"`` when there are
-    any (the config hash stays the hash of the config alone).
-    """
-    out_dir = job.result_dir(results_dir)
-    metrics: Mapping[str, np.ndarray] = outcome["metrics"]
-    per_round_names = [name for name in (per_round if per_round is not None else sorted(metrics)) if name in metrics]
-    arrays = {name: np.asarray(values) for name, values in metrics.items()}
-    for name, values in arrays.items():
-        if values.ndim != 1:
-            raise ValueError(f"metric {name!r} of {job.key} must be 1-D (one value per round), got shape {values.shape}")
-    path = sidecar_path(job, results_dir)
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    records = {}
-    for name, values in arrays.items():
-        digest = atomic_save_npy(out_dir / f"{name}_seed{job.seed}.npy", values)
-        records[name] = npy_record(values, digest)
-    meta = {
-        "job": job.key,
-        "benchmark": job.benchmark,
-        "variant": job.variant,
-        "model": job.model,
-        "method": job.method,
-        "seed": job.seed,
-        "config_hash": job.config_hash,
-        "config": job.resolved,
-        **({"inputs": dict(inputs)} if inputs else {}),
-        "metrics": sorted(metrics),
-        "per_round_metrics": per_round_names,
-        "rounds": int(len(arrays[per_round_names[0]])) if per_round_names else 0,
-        "arrays": records,
-        "wall_time_s": round(float(outcome["wall_time_s"]), 3),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **({"device": str(outcome["device"])} if outcome.get("device") else {}),
-        **({"info": outcome["info"]} if outcome.get("info") else {}),
-        **provenance,
-    }
-    atomic_write_json(path, meta)
-    return path
 
 
 # --------------------------------------------------------------------------------------------------- validation
@@ -649,15 +449,6 @@ def _cell_name(job: Job) -> str:
     return job.key.split("#", 1)[0]
 
 
-def _cell_files(folder: Path) -> List[Path]:
-    """The sidecars and result arrays of a cell folder (what ``overwrite`` removes)."""
-    if not folder.is_dir():
-        return []
-    sidecars = sorted(p for p in folder.glob("run_seed*.json") if _SIDECAR_RE.fullmatch(p.name))
-    arrays = sorted(p for p in folder.glob("*_seed*.npy") if re.fullmatch(r".+_seed\d+\.npy", p.name))
-    return sidecars + arrays  # sidecars first: a removal interrupted half-way leaves no sidecar over missing arrays
-
-
 def _inputs_changed_message(bench_dir: Path, changed_files: Mapping[str, List[str]], n_conflicts: int) -> str:
     """One line: which input files changed since which results were computed, and what to do."""
     cells = sorted({cell for names in changed_files.values() for cell in names})
@@ -678,7 +469,7 @@ def _plan_cell(
     """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict), and which of
     those reasons are changed input files."""
     digests = digests or InputDigests()
-    folder = cell_jobs[0].result_dir(results_dir)
+    folder = job_dir(cell_jobs[0], results_dir)
     checks = {job.seed: _check_job(job, results_dir, digests) for job in cell_jobs}
     reference = config_identity(cell_jobs[0].resolved)
     current_inputs = digests.of(cell_jobs[0].resolved)  # the seeds of a cell share their config apart from the seed
@@ -691,19 +482,19 @@ def _plan_cell(
             changed.setdefault(phrase, []).append(seed)
     finished: List[Dict[str, Any]] = [c.meta for c in checks.values() if c.status == "done" and c.meta is not None]
     if folder.is_dir():
-        for path in sorted(folder.glob("run_seed*.json")):
-            match = _SIDECAR_RE.fullmatch(path.name)
-            if not match or int(match.group(1)) in checks:
+        for path in sidecar_paths(folder, recursive=False):
+            other = sidecar_seed(path)
+            if other is None or other in checks:
                 continue
             meta, problem = read_sidecar(path)
             if meta is None:
-                warnings.warn(f"{path} {problem} (seed {match.group(1)} is not part of this run)", ResultsIntegrityWarning, stacklevel=3)
+                warnings.warn(f"{path} {problem} (seed {other} is not part of this run)", ResultsIntegrityWarning, stacklevel=3)
                 continue
             if config_identity(meta.get("config")) != reference:
-                different.append(f"{path} (seed {match.group(1)}, not in this run)")
+                different.append(f"{path} (seed {other}, not in this run)")
             else:
                 for phrase in changed_inputs(meta, current_inputs):
-                    changed.setdefault(phrase, []).append(int(match.group(1)))
+                    changed.setdefault(phrase, []).append(other)
                 finished.append(meta)
     if different:
         reasons.append(f"made with a different config: {', '.join(different)}")
@@ -822,6 +613,7 @@ def run_grid(
         raise ConfigError(
             f"run_grid needs a benchmark name, a YAML path or a config mapping, got {type(config_or_name).__name__}"
         )
+    check_task_config(config, TASKS)  # the task name and figure.metrics (config.py stays below the tasks)
     jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants, overrides=overrides)
     _check_grid(config, jobs)
     _check_backend(backend, scheduler)
@@ -865,7 +657,7 @@ def run_grid(
                         f"conflicts with this run ({'; '.join(reasons)}) and its seed(s) {left_out} are not in this run; "
                         f"rerun without --seeds (or with all of {list(config['seeds'])}). Nothing was changed."
                     )
-                replace.append(cell_jobs[0].result_dir(results_dir))
+                replace.append(job_dir(cell_jobs[0], results_dir))
                 report.overwritten.append(cell)
                 todo.extend(cell_jobs)
                 continue
@@ -900,7 +692,7 @@ def run_grid(
             if todo:
                 with _backend(backend, scheduler, scheduler_timeout):
                     for folder in replace:
-                        for path in _cell_files(folder):
+                        for path in cell_files(folder):
                             with contextlib.suppress(FileNotFoundError):
                                 path.unlink()
                             report.removed.append(str(path))
@@ -943,6 +735,13 @@ def run_grid(
     return report
 
 
+def _torch_threads() -> Optional[int]:
+    """torch's intra-op thread count in this worker (``None`` when the job never imported torch): float results of
+    torch learners on a CPU can differ in the last bits between thread counts, so the sidecar records it."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
 def _abort(outcomes: Any, backend: str) -> None:
     """Stop the jobs still running after an error or Ctrl-C in the driver (kills loky workers within seconds)."""
     with warnings.catch_warnings():
@@ -966,10 +765,11 @@ def _run_indexed(
     on_round = _progress_writer(progress_dir, index, resolved)
     try:
         if device is None:
-            return index, run_job(resolved, data, on_round)
-        with _device_slot(device, slots_dir, jobs_per_device), use_device(device):
             outcome = run_job(resolved, data, on_round)
-        return index, {**outcome, "device": device}
+        else:
+            with _device_slot(device, slots_dir, jobs_per_device), use_device(device):
+                outcome = {**run_job(resolved, data, on_round), "device": device}
+        return index, {**outcome, "threads": _torch_threads()}
     finally:
         if progress_dir:
             with contextlib.suppress(OSError):

@@ -331,8 +331,8 @@ CASES: List[Case] = [
          call=lambda tmp: _api("active_learning.config.parse_overrides")(["a=1", "a.b=2"])),
     Case("expand_jobs unknown variant", ("no variant",),
          call=lambda tmp: _api("active_learning.config.expand_jobs")(toy_config(), variants=["x"])),
-    Case("make_model unknown hyper-parameter", ("n_estimator",),
-         call=lambda tmp: _api("active_learning.models.make_model")("extra_trees", random_state=0, n_estimator=3)),
+    Case("make_estimator unknown hyper-parameter", ("n_estimator",),
+         call=lambda tmp: _api("active_learning.learners.make_estimator")("extra_trees", random_state=0, n_estimator=3)),
     # your own labels (issue 19 part C): class names, example ids, CROWDLAB labels beyond the probabilities
     Case("suggest_next_batch label not a declared class", ("'cow'", "classes"),
          call=lambda tmp: suggest_call(tmp, label=["cat", "dog", "cow"], classes=["cat", "dog"])),

@@ -26,6 +26,7 @@ import pytest
 
 from active_learning.config import expand_jobs, load_config
 from active_learning.pools import DataAccess
+from active_learning.results import job_dir
 from active_learning.runner import run_grid
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,7 +184,7 @@ def _run_and_compare(tmp_path: Path, config_path: Path, model: str, method: str,
     jobs = expand_jobs(config, models=[model], methods=[method], seeds=[SEED],
                        variants=[variant] if variant else None)
     assert len(jobs) == 1, [job.key for job in jobs]
-    committed = jobs[0].result_dir(COMMITTED)
+    committed = job_dir(jobs[0], COMMITTED)
     assert (committed / f"run_seed{SEED}.json").is_file(), f"no committed results of {jobs[0].key} in {committed}"
     data_root = tmp_path / "data"  # a fresh data root: the strategies' disk caches go here, never into datasets/
     data_root.mkdir()
@@ -196,7 +197,7 @@ def _run_and_compare(tmp_path: Path, config_path: Path, model: str, method: str,
                           variants=[variant] if variant else None, n_jobs=1, backend="sequential", progress=False,
                           data=DataAccess(root=str(data_root), mirror=str(mirror) if mirror else None, download=False))
     assert report.ran == [jobs[0].key]
-    problems = job_differences(jobs[0].result_dir(results), committed, SEED)
+    problems = job_differences(job_dir(jobs[0], results), committed, SEED)
     assert not problems, f"{jobs[0].key} does not reproduce {committed}:\n  " + "\n  ".join(problems)
 
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from cleanlab.multiannotator import get_active_learning_scores, get_active_learning_scores_ensemble
@@ -23,6 +25,8 @@ def make_inputs(n_labeled=12, n_unlabeled=7, n_classes=3, n_models=1, seed=0):
 def test_every_method_returns_finite_scores_of_the_right_shape(name):
     method = get_method(name)
     inputs = make_inputs(n_models=3 if method.requires_ensemble else 1)
+    if getattr(method, "requires_flags", False):  # acts on a noise filter's flags (loop.filter)
+        inputs = dataclasses.replace(inputs, flagged=np.arange(12) % 3 == 0)
     labeled, unlabeled = method.score(inputs, np.random.default_rng(0))
     assert labeled.shape == (12,) and unlabeled.shape == (7,)
     assert np.isfinite(labeled).all() and np.isfinite(unlabeled).all()

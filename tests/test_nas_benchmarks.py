@@ -147,6 +147,7 @@ def test_cifar10n_benchmark_runs_every_strategy(cifar10n_root, tiny_encoder, tmp
         assert len(set(out["selected"].tolist())) == 25  # no point queried twice
 
 
+@pytest.mark.slow  # the fast end-to-end run of this task is test_cifar10n_benchmark_runs_every_strategy
 def test_cifar10n_real_and_asymmetric_noise_variants(cifar10n_root, tiny_encoder, tmp_path):
     root, labels = cifar10n_root
     res = tmp_path / "res"
@@ -192,6 +193,7 @@ def cifar100_root(tmp_path, monkeypatch):
     return root, fine, noisy
 
 
+@pytest.mark.slow  # the fast end-to-end run of this task is test_cifar10n_benchmark_runs_every_strategy
 def test_cifar100_benchmark_runs(cifar100_root, tiny_encoder, tmp_path):
     root, fine, noisy = cifar100_root
     res = tmp_path / "res"
@@ -213,6 +215,7 @@ def test_cifar100_benchmark_runs(cifar100_root, tiny_encoder, tmp_path):
 # --------------------------------------------------------------------------------------------------- Clothing1M
 
 
+@pytest.mark.slow  # the fast end-to-end run of this task is test_cifar10n_benchmark_runs_every_strategy
 def test_clothing1m_benchmark_runs_on_a_recorded_subset(tmp_path, tiny_encoder):
     from active_learning import datasets
 
@@ -248,15 +251,35 @@ def _cli(args, cwd, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("name, needles", [
+def _cli_in_process(args, cwd, monkeypatch, capsys):
+    """What :func:`_cli` does, in this process (no interpreter start and imports: seconds faster)."""
+    from active_learning.cli import main
+
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as PYTHONWARNINGS=ignore in the subprocess
+        returncode = main(list(map(str, args)))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, returncode, out.out, out.err)
+
+
+MISSING_DATA = [
     ("cifar10n", ["cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]),
     ("cifar100", ["cifar-100-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"]),
     ("clothing1m", ["noisy_train_key_list.txt", "https://github.com/Cysu/noisy_label", "request access"]),
-])
-def test_missing_data_stops_before_any_job_with_one_line(name, needles, tmp_path):
+]
+
+
+@pytest.mark.parametrize("how", ["in_process", pytest.param("subprocess", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name, needles", MISSING_DATA)
+def test_missing_data_stops_before_any_job_with_one_line(name, needles, how, tmp_path, monkeypatch, capsys):
+    """Through ``main`` in this process (fast), and through ``python -m active_learning`` (slow: the fast
+    representative of a real CLI subprocess is test_pools.py::test_bad_label_files_through_the_real_cli)."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    proc = _cli(["run", name, "--data-root", empty, "--no-download", "--no-progress", "--results-dir", "res"], tmp_path)
+    args = ["run", name, "--data-root", empty, "--no-download", "--no-progress", "--results-dir", "res"]
+    proc = _cli(args, tmp_path) if how == "subprocess" else _cli_in_process(args, tmp_path, monkeypatch, capsys)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -374,6 +397,7 @@ def _script(name):
     return module
 
 
+@pytest.mark.slow  # the fast end-to-end run of this task is test_cifar10n_benchmark_runs_every_strategy
 def test_the_224_px_arms_and_the_evidence_script_run_end_to_end(cifar10n_root, tiny_encoder, tmp_path):
     """Both NAS-evidence arms on miniature CIFAR-10 / CIFAR-10N, then their figures and the cross-arm evidence tables
     (which recompute the class counts from the picks and the runs' own oracles, and stop if the recorded ones differ)."""

@@ -12,8 +12,9 @@ from conftest import toy_config
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-FILTERS = {"ideal": {"filter": "ideal"}, "aum": {"filter": "aum"},
-           "cv": {"filter": "cross_validation", "filter_params": {"train_on_one_fold": True}}}
+#: The filters of the miniature, trained briefly (the figures and tables only need their outputs, not good ones).
+FILTERS = {"ideal": {"filter": "ideal"}, "aum": {"filter": "aum", "filter_params": {"epochs": 5}},
+           "cv": {"filter": "cross_validation", "filter_params": {"train_on_one_fold": True, "max_iter": 30}}}
 
 
 def nas_cifar10n_toy():
@@ -43,8 +44,17 @@ def nas_cifar10n_toy():
 
 
 @pytest.fixture(scope="module")
-def small_results(tmp_path_factory):
+def nas_results(tmp_path_factory):
+    """The ``cifar10n`` miniature only: what the fast notebook test and the figure scripts read."""
     root = tmp_path_factory.mktemp("results")
+    run_grid(nas_cifar10n_toy(), results_dir=root, backend="sequential", progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def small_results(nas_results):
+    """Every notebook's miniature results (the multi-annotator ones added beside ``cifar10n``)."""
+    root = nas_results
     configs = [
         toy_config(
             "wall_robot",
@@ -79,19 +89,17 @@ def small_results(tmp_path_factory):
     ]
     for name in ("cifar10h", "cifar10n_annotators"):  # the real-annotator notebook: same plots, toy data
         configs.append(toy_config(name, rounds=2, models={"extra_trees": {"methods": ["random", "entropy", "activelab"], "params": {"n_estimators": 10}}}))
-    configs.append(nas_cifar10n_toy())
     for config in configs:
         run_grid(config, results_dir=root, n_jobs=2, progress=False)
     return root
 
 
-@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb", "real_annotators.ipynb", "nas_cifar10n.ipynb"])
-def test_notebook_executes_on_small_results(name, small_results, tmp_path, monkeypatch):
+def _execute(name, results, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     copy = tmp_path / name
     shutil.copy(NOTEBOOKS / name, copy)
-    monkeypatch.setenv("AL_RESULTS_DIR", str(small_results))
+    monkeypatch.setenv("AL_RESULTS_DIR", str(results))
     notebook = nbformat.read(copy, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
@@ -99,13 +107,24 @@ def test_notebook_executes_on_small_results(name, small_results, tmp_path, monke
     assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook must draw figures"
 
 
-def test_cifar10n_figures_script_draws_every_figure(small_results, tmp_path):
+def test_nas_notebook_executes_on_small_results(nas_results, tmp_path, monkeypatch):
+    """The fast representative of the notebook runs (each takes seconds: a kernel, imports, figures)."""
+    _execute("nas_cifar10n.ipynb", nas_results, tmp_path, monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["wall_robot.ipynb", "wall_robot_extras.ipynb", "real_annotators.ipynb"])
+def test_notebook_executes_on_small_results(name, small_results, tmp_path, monkeypatch):
+    _execute(name, small_results, tmp_path, monkeypatch)
+
+
+def test_cifar10n_figures_script_draws_every_figure(nas_results, tmp_path):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("cifar10n_figures", BENCHMARKS / "cifar10n" / "figures.py")
     figures = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(figures)
-    figures.main(["--results-dir", str(small_results), "--out-dir", str(tmp_path)])
+    figures.main(["--results-dir", str(nas_results), "--out-dir", str(tmp_path)])
     drawn = sorted(p.name for p in tmp_path.glob("*.png"))
     assert drawn == ["cifar10n_accuracy_all.png", "cifar10n_accuracy_clean.png", "cifar10n_filter_quality.png",
                      "cifar10n_nas_vs_base_all.png", "cifar10n_nas_vs_base_clean.png"]
@@ -115,11 +134,11 @@ def test_cifar10n_figures_script_draws_every_figure(small_results, tmp_path):
     assert "95 % CI" in png_description(tmp_path / "cifar10n_nas_vs_base_clean.png")  # the report's caption
 
 
-def test_make_figures_runs_the_benchmarks_figure_script(small_results, tmp_path):
+def test_make_figures_runs_the_benchmarks_figure_script(nas_results, tmp_path):
     """``figure: {script: figures.py}`` in cifar10n.yaml: the runner's / ``figures`` command's figures are the script's."""
     from active_learning.plotting import make_figures
 
-    paths = make_figures("cifar10n", small_results, out_dir=tmp_path)
+    paths = make_figures("cifar10n", nas_results, out_dir=tmp_path)
     assert sorted(p.name for p in paths) == sorted(p.name for p in tmp_path.glob("*.png"))
     assert "cifar10n_nas_vs_base_clean.png" in {p.name for p in paths}
 

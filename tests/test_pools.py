@@ -45,6 +45,18 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
+def _run_main(args, cwd, monkeypatch, capsys):
+    """What :func:`_cli` does, in this process (no interpreter start and imports: seconds faster); the real
+    subprocess path keeps its fast test in test_bad_label_files_through_the_real_cli."""
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # JPEG mirror, md5 of a miniature, simulated identities
+        returncode = main(list(map(str, args)))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, returncode, out.out, out.err)
+
+
 def _features(labels, seed, dim=8):
     """Features that separate the classes (what a good encoder would give)."""
     rng = np.random.default_rng(seed)
@@ -100,7 +112,7 @@ def test_cifar10h_miniature_files_are_consistent(cifar10h_root):
     assert 0.9 <= plurality.mean() < 1.0
 
 
-def test_cifar10h_benchmark_config_through_the_cli(cifar10h_root, tmp_path):
+def test_cifar10h_benchmark_config_through_the_cli(cifar10h_root, tmp_path, monkeypatch, capsys):
     root, _, _ = cifar10h_root
     features = root.parent / "features.npy"
     overrides = [
@@ -112,7 +124,7 @@ def test_cifar10h_benchmark_config_through_the_cli(cifar10h_root, tmp_path):
     args = ["run", REPO / "benchmarks" / "cifar10h" / "cifar10h.yaml", "--set", *overrides,
             "--methods", "random", "activelab", "activelab_ensemble", "--seeds", "0", "--results-dir", "tmp",
             "--data-root", root, "--no-download", "--no-progress", "--no-figures"]
-    done = _cli(args, tmp_path)
+    done = _run_main(args, tmp_path, monkeypatch, capsys)
     assert done.returncode == 0, done.stderr
     assert "ran 3 job(s)" in done.stdout
     n_start = sum(k * v for k, v in HISTOGRAM.items())
@@ -318,10 +330,11 @@ def _byo_yaml(folder: Path, labels="labels.csv", **data):
     return path
 
 
-def test_label_file_benchmark_through_the_cli(tmp_path, monkeypatch):
+def test_label_file_benchmark_through_the_cli(tmp_path, monkeypatch, capsys):
     table = _byo_files(tmp_path)
     _byo_yaml(tmp_path)
-    done = _cli(["run", "byo.yaml", "--results-dir", "res", "--no-progress", "--no-figures"], tmp_path)
+    done = _run_main(["run", "byo.yaml", "--results-dir", "res", "--no-progress", "--no-figures"], tmp_path,
+                     monkeypatch, capsys)
     assert done.returncode == 0, done.stderr
     assert "ran 2 job(s)" in done.stdout
     for method in ("random", "activelab"):
@@ -341,13 +354,14 @@ def test_label_file_benchmark_through_the_cli(tmp_path, monkeypatch):
     assert len(merged) == 20 and (merged.label == merged.label_file).all()
 
 
-def test_label_file_in_parquet(tmp_path):
+def test_label_file_in_parquet(tmp_path, monkeypatch, capsys):
     if not _has_parquet_engine():
         pytest.skip("no Parquet engine installed (pyarrow or fastparquet)")
     table = _byo_files(tmp_path)
     table.to_parquet(tmp_path / "labels.parquet")
     _byo_yaml(tmp_path, labels="labels.parquet")
-    done = _cli(["run", "byo.yaml", "--results-dir", "res", "--no-progress", "--no-figures"], tmp_path)
+    done = _run_main(["run", "byo.yaml", "--results-dir", "res", "--no-progress", "--no-figures"], tmp_path,
+                     monkeypatch, capsys)
     assert done.returncode == 0, done.stderr
 
 
@@ -398,8 +412,10 @@ def test_bad_label_files_exit_2_with_one_line_before_any_job(case, tmp_path, mon
     assert not (tmp_path / "res" / "byo").exists()
 
 
-@pytest.mark.parametrize("case", ["duplicate-rows", "missing-file"])
+@pytest.mark.parametrize("case", [pytest.param("duplicate-rows", marks=pytest.mark.slow), "missing-file"])
 def test_bad_label_files_through_the_real_cli(case, tmp_path):
+    """``python -m active_learning`` in a subprocess: the fast representative of the real CLI process (every case also
+    runs through ``main`` in test_bad_label_files_exit_2_with_one_line_before_any_job)."""
     spoil, data, message = BAD_FILES[case]
     _byo_files(tmp_path)
     spoil(tmp_path)

@@ -5,6 +5,7 @@ import pytest
 
 from active_learning.config import ConfigError, expand_jobs, parse_overrides, validate_structure
 from active_learning.loops.multiannotator import METRICS
+from active_learning.results import job_dir
 from active_learning.runner import ResultsConflictError, run_grid
 
 from conftest import kill_runs_of_seed, toy_config
@@ -62,6 +63,7 @@ def test_changed_config_is_a_conflict_unless_overwrite(tmp_path):
     assert len(report.ran) == 1
 
 
+@pytest.mark.slow  # starts loky workers (seconds); test_devices.py::test_loky_workers_get_their_jobs_device checks the same
 def test_parallel_loky_matches_sequential(tmp_path):
     config = toy_config(rounds=2)
     run_grid(config, results_dir=tmp_path / "seq", backend="sequential", progress=False)
@@ -137,7 +139,7 @@ def test_expand_jobs_variants_and_method_entries():
     single = [j for j in jobs if j.method == "single"][0]
     assert single.resolved["method"] == "entropy" and single.resolved["loop"]["allow_relabel"] is False
     assert [j for j in jobs if j.variant == "a"][0].resolved["data"]["trace_fraction"] == 0.9
-    assert single.result_dir("results").as_posix() == f"results/toy/{single.variant}/extra_trees/single"
+    assert job_dir(single, "results").as_posix() == f"results/toy/{single.variant}/extra_trees/single"
     with pytest.raises(ConfigError, match="no model"):
         expand_jobs(config, models=["svm"])
     with pytest.raises(ConfigError, match="not in this benchmark"):

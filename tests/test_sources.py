@@ -17,7 +17,7 @@ from active_learning.annotators.sources import (
 )
 from active_learning.loops.multiannotator import MultiAnnotatorLoopConfig, run_multiannotator_loop
 from active_learning.multiannotator import build_tabular_pool
-from active_learning.multiannotator.data import MultiAnnotatorPool
+from active_learning.multiannotator.pool import MultiAnnotatorPool
 from active_learning.pools.label_file import sparse_pool
 
 from conftest import make_blobs

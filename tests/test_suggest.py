@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,21 +70,32 @@ def test_bad_inputs_fail_with_one_clear_message(change, message):
         suggest_next_batch(bad_labels, bad_features, batch_size=10, n_classes=3)
 
 
-def test_suggest_command_writes_the_batch(tmp_path: Path):
+def _suggest_main(args, cwd: Path, monkeypatch, capsys) -> "subprocess.CompletedProcess[str]":
+    """``python -m active_learning ARGS`` run through ``main`` in this process (no interpreter start and imports: seconds
+    faster; the real subprocess path keeps its fast test in test_pools.py::test_bad_label_files_through_the_real_cli)."""
+    from active_learning.cli import main
+
+    monkeypatch.chdir(cwd)
+    capsys.readouterr()
+    returncode = main(list(args))
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, returncode, out.out, out.err)
+
+
+def test_suggest_command_writes_the_batch(tmp_path: Path, monkeypatch, capsys):
     labels, features, _ = labels_and_features()
     labels = labels.assign(annotator=[f"worker-{a}" for a in labels["annotator"]])  # string ids are fine
     labels.to_csv(tmp_path / "labels.csv", index=False)
     np.save(tmp_path / "features.npy", features)
-    command = [sys.executable, "-m", "active_learning", "suggest", "--labels", "labels.csv", "--features", "features.npy",
+    command = ["suggest", "--labels", "labels.csv", "--features", "features.npy",
                "--batch-size", "12", "--consensus-out", "consensus.csv"]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = _suggest_main(command, tmp_path, monkeypatch, capsys)
     assert done.returncode == 0, done.stderr
     assert "12 suggestions" in done.stdout
     batch = pd.read_csv(tmp_path / "next_batch.csv")
     assert list(batch.columns) == ["example", "action", "score", "rank"] and len(batch) == 12
     assert len(pd.read_csv(tmp_path / "consensus.csv")) == labels["example"].nunique()
-    missing = subprocess.run(command[:6] + ["--features", "nope.npy", "--batch-size", "3"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=120)
+    missing = _suggest_main(command[:3] + ["--features", "nope.npy", "--batch-size", "3"], tmp_path, monkeypatch, capsys)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1 and "nope.npy" in missing.stderr
 
 

@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import register_dataset
+from ._base import register_dataset
 from ._files import DatasetFileNotFoundError, RemoteFile, default_root, resolve_file
 from ._images import ArrayImages, ImageDataset, ZipJpegImages
 from ..utils.io import md5_of_file

@@ -32,7 +32,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from . import register_dataset
+from ._base import register_dataset
 from ._files import DatasetFileNotFoundError, RemoteFile, resolve_file
 from ._images import ImageDataset
 from .cifar import load_cifar10

@@ -26,7 +26,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from . import register_dataset
+from ._base import register_dataset
 from ._files import DatasetFileNotFoundError, RemoteFile, resolve_file
 from ._images import ImageDataset
 from .cifar import load_cifar10, load_cifar100

@@ -37,7 +37,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from . import register_dataset
+from ._base import register_dataset
 from ._files import DatasetFileNotFoundError, RemoteFile, resolve_file
 from ._images import FileImages, ImageDataset, indices_digest
 from ..utils.io import md5_of_file

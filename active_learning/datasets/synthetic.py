@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import register_dataset
+from ._base import register_dataset
 from ._base import TabularDataset
 
 

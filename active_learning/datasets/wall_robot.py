@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import register_dataset
+from ._base import register_dataset
 from ._base import TabularDataset
 from ._files import RemoteFile, resolve_file
 

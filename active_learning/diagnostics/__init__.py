@@ -6,10 +6,10 @@ from .coverage import (
     CoverageRow,
     ball_statistics,
     diagnose_coverage,
-    graph_ball_statistics,
     plot_coverage_diagnostic,
     probcover_coverage,
 )
+from ..strategies import graph_ball_statistics  # the ball statistics live with the δ-graph
 
 __all__ = [
     "BallRow",

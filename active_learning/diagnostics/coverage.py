@@ -29,10 +29,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ..strategies import PURE_SHARE
+
 #: δ grid of the diagnostic (unit-sphere Euclidean distances lie in [0, 2]); 1.10 is the reference code's MAX_DELTA.
 DEFAULT_DELTAS = tuple(np.round(np.arange(0.30, 1.1001, 0.05), 2).tolist())
-#: A ball counts as pure when at least this share of its points has one class.
-PURE_SHARE = 0.95
 #: Verdict thresholds: most balls singletons; most non-singleton balls impure; ProbCover no better than random.
 SINGLETON_LIMIT = 0.5
 #: A ball whose points share its centre's class less than half the time on average: class-mixed (premise fails);
@@ -259,30 +259,6 @@ def ball_statistics(
     return rows, knn, m
 
 
-def graph_ball_statistics(graph: Any, labels: Optional[np.ndarray] = None) -> Dict[str, Any]:
-    """Exact ball statistics of a whole pool from its δ-graph (every point a centre; self-loops included).
-
-    Returns ``n_samples``, ``mean_ball``, ``median_ball``, ``singleton_fraction`` and, with ``labels``,
-    ``own_class_share`` (mean share of a ball's points in its centre's class) and ``pure_fraction`` (balls at least
-    95 % one class). Costs one pass over the edges.
-    """
-    indptr = np.asarray(graph.indptr)
-    sizes = np.diff(indptr)
-    out: Dict[str, Any] = {"n_samples": int(sizes.size), "mean_ball": float(sizes.mean()),
-                           "median_ball": float(np.median(sizes)), "singleton_fraction": float((sizes <= 1).mean())}
-    y = None if labels is None else np.asarray(labels, dtype=np.int64)
-    if y is not None and (y < 0).any():  # unknown true labels (e.g. Clothing1M's noisy-only images): no purity
-        out["labels"] = f"{int((y < 0).sum())} of {y.size} true labels unknown; class purity not measured"
-    elif y is not None:
-        rows = np.repeat(np.arange(sizes.size), sizes)
-        cols = np.asarray(graph.indices, dtype=np.int64)
-        C = int(y.max()) + 1
-        counts = np.bincount(rows * C + y[cols], minlength=sizes.size * C).reshape(sizes.size, C)
-        out["own_class_share"] = float((counts[np.arange(sizes.size), y] / sizes).mean())
-        out["pure_fraction"] = float((counts.max(1) / sizes >= PURE_SHARE).mean())
-    return out
-
-
 def _covered_fraction(graph: Any, picks: np.ndarray) -> float:
     from ..strategies._graph import gather_rows
 
@@ -374,8 +350,8 @@ def diagnose_coverage(
     cache_dir : path, None or False
         δ-graph disk cache (as :class:`~active_learning.strategies.ProbCover`'s ``cache_dir``).
     """
-    from ..strategies import choose_delta_by_purity
-    from ..strategies._base import check_features, normalize_features
+    from ..strategies import choose_delta_by_purity, normalize_features
+    from ..utils.validation import check_features
 
     if normalize != "unit":
         raise ValueError(f"normalize must be 'unit' (the coverage strategies' default), got {normalize!r}")
@@ -462,6 +438,6 @@ def plot_coverage_diagnostic(diag: CoverageDiagnostic, path: Any, title: Optiona
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    from ..plotting import save_figure
+    from ..plotting.save import save_figure
 
     save_figure(fig, path, dpi=110)

@@ -22,29 +22,9 @@ Registered encoders
 
 from __future__ import annotations
 
-from typing import Any, Callable, List
+from ._base import ENCODERS, ImageEncoder, get_encoder, list_encoders, register_encoder
 
-from .._registry import Registry
-from ._base import ImageEncoder
-
-ENCODERS: Registry[Callable[..., ImageEncoder]] = Registry("encoder")
-
-
-def register_encoder(name: str) -> Callable[[Callable[..., ImageEncoder]], Callable[..., ImageEncoder]]:
-    """Decorator registering an encoder class (or factory) under ``name``."""
-    return ENCODERS.register(name)
-
-
-def get_encoder(name: str, **params: Any) -> ImageEncoder:
-    """Build the encoder registered as ``name`` with ``params`` (e.g. ``input_size=112``, ``checkpoint=...``)."""
-    return ENCODERS.get(name)(**params)
-
-
-def list_encoders() -> List[str]:
-    """Names of every registered encoder."""
-    return ENCODERS.names()
-
-
+# Encoders register themselves on import.
 from . import dinov2, efficientnet_lite, precomputed, simclr_resnet  # noqa: E402,F401
 
 __all__ = ["ENCODERS", "ImageEncoder", "get_encoder", "list_encoders", "register_encoder"]

@@ -9,15 +9,19 @@ Preprocessing of a batch (``uint8`` NHWC array, or a list of ``H x W x 3`` array
 3. normalise per channel: ``(x - mean) / std``.
 
 Everything that changes the output is in :meth:`ImageEncoder.fingerprint`, so a change gives a new cache key.
+
+The encoder registry (:data:`ENCODERS`, :func:`register_encoder`, :func:`get_encoder`) lives here too; the encoders
+register themselves from their own modules.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .._registry import Registry
 from ..utils.devices import check_torch_device
 
 Batch = Union[np.ndarray, Sequence[np.ndarray]]
@@ -199,3 +203,21 @@ class ImageEncoder:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, input_size={self.input_size}, device={self.device!r})"
+
+
+ENCODERS: Registry[Callable[..., ImageEncoder]] = Registry("encoder")
+
+
+def register_encoder(name: str) -> Callable[[Callable[..., ImageEncoder]], Callable[..., ImageEncoder]]:
+    """Decorator registering an encoder class (or factory) under ``name``."""
+    return ENCODERS.register(name)
+
+
+def get_encoder(name: str, **params: Any) -> ImageEncoder:
+    """Build the encoder registered as ``name`` with ``params`` (e.g. ``input_size=112``, ``checkpoint=...``)."""
+    return ENCODERS.get(name)(**params)
+
+
+def list_encoders() -> List[str]:
+    """Names of every registered encoder."""
+    return ENCODERS.names()

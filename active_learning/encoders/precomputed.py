@@ -13,8 +13,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
-from . import register_encoder
-from ._base import ImageEncoder
+from ._base import ImageEncoder, register_encoder
 from ..utils.io import md5_of_file
 
 

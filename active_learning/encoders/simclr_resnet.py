@@ -23,8 +23,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
-from . import register_encoder
-from ._base import ImageEncoder
+from ._base import ImageEncoder, register_encoder
 from ..utils.io import md5_of_file
 
 NORMALIZATION = {

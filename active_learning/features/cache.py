@@ -81,11 +81,6 @@ def cache_paths(root: "str | os.PathLike[str] | None", dataset: Any, encoder: An
     return folder / f"{key}.npy", folder / f"{key}.json", folder / f"{key}.chunks"
 
 
-def sha256_of_file(path: "str | os.PathLike[str]") -> str:
-    """Hex sha256 digest of a cached feature file."""
-    return file_digest(path, "sha256")
-
-
 def _npy_data_offset(path: Path) -> int:
     """Byte offset of the data in an ``.npy`` file (after its header)."""
     with open(path, "rb") as handle:
@@ -114,7 +109,7 @@ def validate_entry(npy_path: Path, json_path: Path, digest: str, n_rows: int,
         return None, f"cannot read the header of {npy_path.name} ({exc})"
     if npy_path.stat().st_size != expected:
         return None, f"{npy_path.name} has {npy_path.stat().st_size} bytes, expected {expected}"
-    if verify_checksum and sha256_of_file(npy_path) != sidecar.get("sha256"):
+    if verify_checksum and file_digest(npy_path, "sha256") != sidecar.get("sha256"):
         return None, f"{npy_path.name} does not match the sha256 in its sidecar"
     try:
         features = np.load(npy_path, mmap_mode="r", allow_pickle=False)
@@ -209,7 +204,7 @@ def _write_entry(npy_path: Path, json_path: Path, features_writer: Any, shape: T
         features_writer(out)
         out.flush()
         del out
-        sidecar["sha256"] = sha256_of_file(tmp)
+        sidecar["sha256"] = file_digest(tmp, "sha256")
     atomic_write_json(json_path, sidecar)
 
 

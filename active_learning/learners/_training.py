@@ -33,7 +33,22 @@ def train_sgd(
     transform: Optional[Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = None,
     device: Optional[torch.device] = None,
 ) -> None:
-    """Train ``model`` with cross-entropy; one epoch = ``floor(len(repeated) / batch_size)`` steps."""
+    """Train ``model`` with cross-entropy; one epoch = ``floor(len(repeated) / batch_size)`` steps.
+
+    Randomness inside the model (dropout, drop-connect) draws from torch's global generators; they are forked and
+    seeded from ``gen``'s seed for the duration, so a fit depends only on ``gen``, not on what ran before it in the
+    process (a reused worker, the threading backend)."""
+    cuda = [device.index or 0] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(gen.initial_seed())
+        _train_epochs(model, X, y, epochs=epochs, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+                      momentum=momentum, gen=gen, transform=transform, device=device)
+
+
+def _train_epochs(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
+                  weight_decay: float, batch_size: int, momentum: float, gen: torch.Generator,
+                  transform: Optional[Callable[[torch.Tensor, torch.Generator], torch.Tensor]],
+                  device: Optional[torch.device]) -> None:
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
     order = torch.from_numpy(repeated_indices(X.shape[0], batch_size))
     steps = order.numel() // batch_size

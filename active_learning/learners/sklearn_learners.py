@@ -2,44 +2,49 @@
 
 Both loops use the one registry :data:`~active_learning.learners.LEARNERS`:
 
-* every scikit-learn model factory of :mod:`active_learning.models` (``extra_trees``, ``mlp``, ``knn``,
-  ``logistic_regression``, and any registered with :func:`~active_learning.models.register_model`) is also a
-  learner (:class:`SklearnLearner`), so the NAS loop can train it;
+* :func:`register_model` registers a scikit-learn classifier factory ``factory(random_state, **params)`` as a
+  learner of the family ``"scikit-learn"`` (a :class:`SklearnLearner`), so the NAS loop can train it; the shipped
+  ones (``extra_trees``, ``mlp``, ``knn``, ``logistic_regression``) are in :mod:`.sklearn_models`;
 * :func:`make_estimator` builds any learner as an unfitted scikit-learn classifier (``fit(X, y)``,
-  ``predict_proba``, ``classes_``), so the multi-annotator loop's cross-validation can train the torch learners
-  (``linear_probe``, ``one_nn`` on features, ``resnet18_cifar`` on images) as well as the scikit-learn ones.
+  ``predict_proba``, ``classes_``): the factory's own estimator for the scikit-learn models, a
+  :class:`LearnerClassifier` for the torch learners (``linear_probe``, ``one_nn`` on features, ``resnet18_cifar`` on
+  images), so the multi-annotator loop's cross-validation can train every learner.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Optional, Type
+from typing import Any, Callable, ClassVar, Dict, Optional, Type
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 
-from ..models import MODELS, make_model
 from ._base import LEARNERS, Learner, get_learner
+
+#: A scikit-learn model factory: ``factory(random_state: int, **params) -> unfitted classifier``.
+ModelFactory = Callable[..., Any]
 
 
 class SklearnLearner(Learner):
     """A registered scikit-learn model factory trained as a :class:`Learner` (a fresh estimator per ``fit``,
-    seeded from the ``rng`` it is given). Subclasses set :attr:`model`."""
+    seeded from the ``rng`` it is given). :func:`register_model` makes one subclass per model."""
 
-    #: Name of the factory in :data:`active_learning.models.MODELS`.
+    #: The learner's registered name.
     model: str = ""
+    #: The model's factory (a ``staticmethod`` set by :func:`register_model`).
+    factory: ClassVar[ModelFactory]
 
     def __init__(self, **params: Any) -> None:
         if "random_state" in params:
             raise ValueError("random_state cannot be set: every fit seeds the model from the run's generator")
-        MODELS.get(self.model)(random_state=0, **params)  # unknown or invalid hyper-parameters fail here
+        self.factory(random_state=0, **params)  # unknown or invalid hyper-parameters fail here
         self.params: Dict[str, Any] = dict(params)
         self._estimator: Any = None
 
     def fit(self, inputs: Any, labels: Any, rng: np.random.Generator, n_classes: Optional[int] = None) -> "SklearnLearner":
         X, y, _ = self._check_fit(inputs, labels, n_classes)
-        estimator = MODELS.get(self.model)(random_state=int(rng.integers(2**31 - 1)), **self.params)
+        estimator = self.factory(random_state=int(rng.integers(2**31 - 1)), **self.params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self._estimator = estimator.fit(X.reshape(X.shape[0], -1), y)
@@ -58,15 +63,28 @@ class SklearnLearner(Learner):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in sorted(self.params.items()))})"
 
 
-def _register_sklearn_learners() -> None:
-    for name in MODELS.names():
-        if name in LEARNERS:
-            continue
-        factory = MODELS.get(name)
+def register_model(name: str, **metadata: Any) -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator registering a scikit-learn classifier factory ``factory(random_state: int, **params) -> estimator``
+    as the learner ``name`` (family ``"scikit-learn"``, ``inputs="features"``; ``metadata`` adds to or overrides
+    that), usable by both loops. Returns the factory unchanged."""
+
+    def decorator(factory: ModelFactory) -> ModelFactory:
         cls: Type[SklearnLearner] = type(f"SklearnLearner_{name}", (SklearnLearner,), {
-            "model": name, "__doc__": f"scikit-learn model {name!r}: {(factory.__doc__ or '').strip()}",
+            "model": name, "factory": staticmethod(factory),
+            "__doc__": f"scikit-learn model {name!r}: {(factory.__doc__ or '').strip()}",
         })
-        LEARNERS.register(name, family="scikit-learn", inputs="features")(cls)
+        LEARNERS.register(name, **{"family": "scikit-learn", "inputs": "features", **metadata})(cls)
+        return factory
+
+    return decorator
+
+
+def sklearn_factory(name: str) -> Optional[ModelFactory]:
+    """The factory of the registered scikit-learn learner ``name``; ``None`` for any other name."""
+    cls = LEARNERS.get(name) if name in LEARNERS else None
+    if isinstance(cls, type) and issubclass(cls, SklearnLearner) and hasattr(cls, "factory"):
+        return cls.factory
+    return None
 
 
 class LearnerClassifier(ClassifierMixin, BaseEstimator):
@@ -102,13 +120,11 @@ class LearnerClassifier(ClassifierMixin, BaseEstimator):
 
 
 def make_estimator(name: str, random_state: int, **params: Any) -> Any:
-    """An unfitted scikit-learn classifier for the registered learner ``name``: the model factory itself for the
-    scikit-learn models (bit-identical to :func:`active_learning.models.make_model`), a :class:`LearnerClassifier`
-    for every other learner."""
-    if name in MODELS:
-        return make_model(name, random_state, **params)
+    """An unfitted scikit-learn classifier for the registered learner ``name``: the model factory's own estimator
+    for the scikit-learn models (:func:`register_model`), a :class:`LearnerClassifier` for every other learner."""
+    factory = sklearn_factory(name)
+    if factory is not None:
+        return factory(random_state=random_state, **params)
     LEARNERS.get(name)  # an unknown name fails here with the list of learners
     return LearnerClassifier(name, dict(params), random_state)
 
-
-_register_sklearn_learners()

@@ -2,7 +2,8 @@
 the "what next?" API (:func:`suggest_next_batch`)."""
 
 from .consensus import CONSENSUS, crowdlab, majority_vote
-from .data import MultiAnnotatorPool, build_tabular_pool
+from .data import build_tabular_pool
+from .pool import MultiAnnotatorPool
 from .methods import METHODS, MultiAnnotatorMethod, ScoringInputs, get_method, register_method
 from .suggest import Suggestion, suggest_next_batch
 

@@ -36,7 +36,7 @@ References
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -44,9 +44,7 @@ from sklearn.model_selection import train_test_split
 
 from ..datasets import TabularDataset
 from ..utils.random import global_numpy_seeded
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .data import MultiAnnotatorPool
+from .pool import MultiAnnotatorPool, check_split_settings
 
 
 def _class_subset_frame(dataset: TabularDataset, per_class: Optional[Sequence[int]], subset_seed: int) -> pd.DataFrame:
@@ -141,8 +139,6 @@ def build_reference_pool(
         Pool rows ordered labeled block first (in the notebook's labeled-row order), then the unlabeled block, so
         ``initial_mask.sum(axis=1)[:n_labeled]`` is the notebook's per-example annotation count.
     """
-    from .data import MultiAnnotatorPool, check_split_settings
-
     n_classes = dataset.n_classes
     check_split_settings(n_classes, subset_per_class, test_fraction, unlabeled_fraction)
     frame = _class_subset_frame(dataset, subset_per_class, seed if subset_seed is None else subset_seed)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 import numpy as np
 
 from .._registry import Registry
-from ..strategies._base import check_features, check_labeled_idx, check_labels, check_rng
+from ..utils.validation import check_features, check_labeled_idx, check_labels, check_rng
 
 F = TypeVar("F")
 

@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..annotators.sources import restrict_to_rows
-from . import DataAccess, image_inputs, load_dataset, register_pool, split_dataset_config
+from ._base import DataAccess, image_inputs, load_dataset, register_pool, split_dataset_config
 from .label_file import sparse_pool
 from .tabular import at_least, fraction
 
@@ -78,7 +78,7 @@ def cifar10h_pool(
     (:class:`~active_learning.annotators.sources.LabelMultisets`), as in the paper.
     """
     from ..annotators.sources import LabelMultisets
-    from ..multiannotator.data import MultiAnnotatorPool
+    from ..multiannotator.pool import MultiAnnotatorPool
     from ..multiannotator.initial_sets import CIFAR10H_LABELS_PER_IMAGE, hardest_annotators_start, tilted_multiset_start
 
     if initial not in CIFAR10H_INITIAL:

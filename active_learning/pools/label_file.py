@@ -34,7 +34,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from . import DataAccess, register_pool
+from ._base import DataAccess, register_pool
 from .tabular import at_least, fraction
 
 
@@ -100,7 +100,7 @@ def sparse_pool(
     that many of their labels, drawn at random; everything else is revealed one label at a time by the loop.
     """
     from ..annotators.sources import SparseAnnotations, check_annotation_table
-    from ..multiannotator.data import MultiAnnotatorPool
+    from ..multiannotator.pool import MultiAnnotatorPool
 
     n_pool = X_pool.shape[0]
     table = check_annotation_table(table, n_pool, n_classes, "labels")

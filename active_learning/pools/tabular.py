@@ -6,11 +6,12 @@ import inspect
 import typing
 from typing import Any, Callable, Dict, Mapping, Tuple
 
-from . import DataAccess, load_dataset, register_pool
+from ..utils.validation import is_number
+from ._base import DataAccess, load_dataset, register_pool
 
 
 def fraction(low: float, high: float, low_open: bool, high_open: bool) -> Tuple[Callable[[Any], bool], str]:
-    from ..config import is_number
+    """A range check ``low < value < high`` (``<=`` where a bound is closed) with its description."""
 
     def ok(value: Any) -> bool:
         if not is_number(value):

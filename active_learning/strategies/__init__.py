@@ -15,11 +15,12 @@ from ._base import (
     get_strategy,
     greedy_picks,
     list_strategies,
+    normalize_features,
     register_strategy,
     tiebreak_priority,
     unlabeled_mask,
 )
-from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, default_block_size
+from ._graph import PURE_SHARE, SparseGraph, build_delta_graph, build_ivf_graph, default_block_size, graph_ball_statistics
 from . import random_sampling, uncertainty  # noqa: F401  (registration on import)
 from .coreset import Coreset
 from .maxherding import MaxHerding
@@ -28,6 +29,7 @@ from .nas import NAS, NPC, CoresetNAS, MaxHerdingNAS, WeightedNPC, split_budget
 from . import typiclust, dcom  # noqa: F401,E402
 
 __all__ = [
+    "PURE_SHARE",
     "STRATEGIES",
     "NAS",
     "NPC",
@@ -48,8 +50,10 @@ __all__ = [
     "choose_delta_by_purity",
     "default_block_size",
     "get_strategy",
+    "graph_ball_statistics",
     "greedy_picks",
     "list_strategies",
+    "normalize_features",
     "register_strategy",
     "split_budget",
     "tiebreak_priority",

@@ -27,12 +27,12 @@ References
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
 from .._registry import Registry
-from ..utils.validation import as_class_ids
+from ..utils.validation import check_budget, check_features, check_labeled_idx, check_rng
 
 S = TypeVar("S")
 
@@ -44,8 +44,10 @@ NORMALIZATIONS = ("unit", "maxnorm", "none")
 def register_strategy(name: str, **metadata: Any) -> Callable[[S], S]:
     """Decorator registering a :class:`QueryStrategy` subclass (or factory) under ``name``.
 
-    ``metadata`` describes it for figures: ``color`` (one colour per strategy in every figure) and, for a
-    noise-aware variant, ``base`` (the strategy it wraps: drawn in the base's colour, dashed).
+    ``metadata`` describes it for figures and tables: ``label`` (its display name), ``color`` (one colour per
+    strategy in every figure), ``emphasis`` (drawn thicker) and, for a noise-aware variant, ``base`` (the strategy
+    it wraps: drawn in the base's colour, dashed) and ``compared_with`` (the strategy the NAS figures and tables
+    compare it with, when not its base; :func:`active_learning.plotting.nas_pairs`).
     """
     return STRATEGIES.register(name, **metadata)
 
@@ -67,75 +69,8 @@ def list_strategies() -> List[str]:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# validation helpers
+# validation of select's arguments and feature normalisation (the generic checks are in utils.validation)
 # --------------------------------------------------------------------------------------------------------------
-
-
-def check_features(features: Any, name: str = "features") -> np.ndarray:
-    """Return ``features`` as a finite float32 array of shape (n_samples, n_features), or raise ValueError."""
-    arr = np.asarray(features)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n_samples, n_features), got shape {arr.shape}; "
-            "reshape a single feature vector with features.reshape(1, -1)"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one sample with one feature")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32, copy=False)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise ValueError(f"{name} contains NaN or inf in {bad} rows; impute or drop those rows first")
-    return arr
-
-
-def check_labeled_idx(labeled_idx: Any, n_samples: int) -> np.ndarray:
-    """Return ``labeled_idx`` as a 1-D int64 array of distinct indices in ``[0, n_samples)``, or raise."""
-    idx = np.asarray([] if labeled_idx is None else labeled_idx)
-    if idx.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if idx.ndim != 1:
-        raise ValueError(f"labeled_idx must be a 1-D array of indices, got shape {idx.shape}")
-    if idx.dtype == bool:
-        raise ValueError("labeled_idx must hold integer indices, not a boolean mask; use np.flatnonzero(mask)")
-    if not np.issubdtype(idx.dtype, np.integer):
-        if np.issubdtype(idx.dtype, np.floating) and np.all(np.isfinite(idx)) and np.all(idx == np.round(idx)):
-            idx = idx.astype(np.int64)
-        else:
-            raise ValueError(f"labeled_idx must hold integer indices, got dtype {idx.dtype}")
-    idx = idx.astype(np.int64, copy=False)
-    if idx.min() < 0 or idx.max() >= n_samples:
-        raise ValueError(
-            f"labeled_idx holds indices outside [0, {n_samples}) (min {idx.min()}, max {idx.max()}); "
-            "indices must refer to rows of features"
-        )
-    if np.unique(idx).size != idx.size:
-        raise ValueError("labeled_idx holds duplicate indices; each labeled point must appear once")
-    return idx
-
-
-def check_budget(budget: Any, n_unlabeled: int) -> int:
-    """Return ``budget`` as an int in ``[0, n_unlabeled]``, or raise ValueError."""
-    if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, (int, np.integer)):
-        raise ValueError(f"budget must be a non-negative integer, got {budget!r}")
-    budget = int(budget)
-    if budget < 0:
-        raise ValueError(f"budget must be non-negative, got {budget}")
-    if budget > n_unlabeled:
-        raise ValueError(
-            f"budget {budget} is larger than the unlabeled pool ({n_unlabeled} points); lower the budget"
-        )
-    return budget
-
-
-def check_rng(rng: Any) -> np.random.Generator:
-    """Require an explicit ``numpy.random.Generator``."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(
-            f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(seed)), got {type(rng).__name__}"
-        )
-    return rng
 
 
 def check_inputs(
@@ -146,16 +81,6 @@ def check_inputs(
     labeled = check_labeled_idx(labeled_idx, X.shape[0])
     b = check_budget(budget, X.shape[0] - labeled.size)
     return X, labeled, b, check_rng(rng)
-
-
-def check_labels(labels: Any, n: int, n_classes: Optional[int] = None, name: str = "labels") -> np.ndarray:
-    """Return ``labels`` as int64 of length ``n`` (labels of ``labeled_idx``), checking the class range."""
-    if labels is None:
-        raise ValueError(f"{name} is required: pass the revealed labels of labeled_idx (same order)")
-    lab = np.asarray(labels)
-    if lab.ndim != 1 or lab.shape[0] != n:
-        raise ValueError(f"{name} must be 1-D with one label per labeled index ({n}), got shape {lab.shape}")
-    return as_class_ids(lab, name, n_classes)
 
 
 def normalize_features(X: np.ndarray, normalize: str) -> np.ndarray:
@@ -183,25 +108,6 @@ def normalize_features(X: np.ndarray, normalize: str) -> np.ndarray:
         m = norms.max()
         return (X / m).astype(np.float32) if m > 0 else X
     raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
-
-
-def check_choice(value: Any, choices: Tuple[str, ...], name: str) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def check_positive(value: Any, name: str, allow_zero: bool = False) -> float:
-    """Require an explicit positive finite number (used for δ, σ, ...)."""
-    if value is None:
-        raise ValueError(f"{name} must be given explicitly (there is no default); see the strategy docstring")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
 
 
 def unlabeled_mask(n: int, labeled: np.ndarray) -> np.ndarray:
@@ -363,5 +269,3 @@ def naive_greedy(state: CoverageState, selectable: np.ndarray, budget: int, prio
         state.commit(x)
     return picks
 
-
-StrategyClass = Type[QueryStrategy]

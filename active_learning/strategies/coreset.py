@@ -24,12 +24,11 @@ from ._base import (
     CoverageState,
     GreedyCoverageStrategy,
     argmax_with_priority,
-    check_choice,
-    check_features,
     normalize_features,
     register_strategy,
     tiebreak_priority,
 )
+from ..utils.validation import check_choice, check_features
 from ._graph import resolve_device
 
 
@@ -75,7 +74,7 @@ class KCenterState(CoverageState):
             self.mind = torch.minimum(self.mind, self.model.sqdist_rows(np.array([idx]))[0])
 
 
-@register_strategy("coreset", color="#2ca02c")
+@register_strategy("coreset", label="Coreset", color="#2ca02c")
 class Coreset(GreedyCoverageStrategy):
     """Greedy k-center (Coreset) on the given features.
 

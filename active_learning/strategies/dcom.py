@@ -26,13 +26,12 @@ import torch
 from ._base import (
     QueryStrategy,
     argmax_with_priority,
-    check_labels,
-    check_positive,
     normalize_features,
     register_strategy,
     tiebreak_priority,
     unlabeled_mask,
 )
+from ..utils.validation import check_labels, check_positive
 from ._graph import build_delta_graph, resolve_device
 from .probcover import GraphCoverModel
 
@@ -42,7 +41,7 @@ def _minmax(v: np.ndarray) -> np.ndarray:
     return np.zeros_like(v, dtype=np.float64) if hi <= lo else (v - lo) / (hi - lo)
 
 
-@register_strategy("dcom", color="#bcbd22")
+@register_strategy("dcom", label="DCoM", color="#bcbd22")
 class DCoM(QueryStrategy):
     """DCoM with revealed labels only (no ground-truth leak).
 

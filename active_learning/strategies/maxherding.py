@@ -30,14 +30,13 @@ from ._base import (
     CoverageModel,
     CoverageState,
     GreedyCoverageStrategy,
-    check_choice,
-    check_positive,
     greedy_picks,
     normalize_features,
     register_strategy,
     tiebreak_priority,
     unlabeled_mask,
 )
+from ..utils.validation import check_choice, check_positive
 from ._disk_cache import (
     DEFAULT_MIN_POINTS,
     CacheDir,
@@ -497,7 +496,7 @@ def row_lengths_rev(g: SparseGraph, rows: np.ndarray) -> np.ndarray:
     return g.rev_indptr[rows + 1] - g.rev_indptr[rows]
 
 
-@register_strategy("maxherding", color="#1f77b4")
+@register_strategy("maxherding", label="MaxHerding", color="#1f77b4")
 class MaxHerding(GreedyCoverageStrategy):
     """MaxHerding: greedy generalized-coverage maximisation (all labeled points are representatives).
 

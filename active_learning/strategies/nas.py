@@ -34,11 +34,11 @@ from ._base import (
     STRATEGIES,
     GreedyCoverageStrategy,
     QueryStrategy,
-    check_labels,
     greedy_picks,
     register_strategy,
     unlabeled_mask,
 )
+from ..utils.validation import check_labels
 from .coreset import Coreset
 from .maxherding import MaxHerding
 from .probcover import ProbCover, WeightedProbCover
@@ -116,8 +116,11 @@ class NAS(QueryStrategy):
 
     Context
     -------
+    reveal : callable ``reveal(indices) -> labels``
+        Reveals the labels of each share's picks (required unless the filter ignores labels). The round engine
+        passes its own, so the loop owns annotation and each label is revealed once.
     oracle : object with ``query(indices) -> labels``
-        Reveals the labels of each share's picks (required unless the filter ignores labels).
+        For direct use without the engine: reveals the share labels when ``reveal`` is absent.
     labels : array of int, shape (n_labeled,)
         Revealed labels of ``labeled_idx`` (otherwise queried from the oracle).
     clean_mask : array of bool, shape (n_labeled,), optional
@@ -200,10 +203,12 @@ class NAS(QueryStrategy):
         filt = self._resolve_filter(context)
         n_classes = self._resolve_n_classes(context)
         oracle = context.get("oracle")
+        reveal = context.get("reveal") or (oracle.query if oracle is not None else None)
         needs_labels = filt.requires_labels
-        if needs_labels and oracle is None:
-            raise ValueError("NAS needs oracle=... in the context to reveal the labels of each share's picks")
-        oracle = cast(Any, oracle)  # not None whenever needs_labels (checked above)
+        if needs_labels and reveal is None:
+            raise ValueError("NAS needs reveal=... (the loop's label capability) or oracle=... in the context to "
+                             "reveal the labels of each share's picks")
+        reveal = cast(Any, reveal)  # not None whenever needs_labels (checked above)
         b = int(self.share_size) if self.share_size else (1 if filt.is_oracle else n_classes)
         shares = split_budget(budget, b)
 
@@ -217,8 +222,12 @@ class NAS(QueryStrategy):
         if needs_labels:
             if context.get("labels") is not None:
                 labels = check_labels(context["labels"], L.size, n_classes)
+            elif not L.size:
+                labels = np.zeros(0, np.int64)
+            elif oracle is None:
+                raise ValueError("NAS needs labels=... (the labeled points' labels) or oracle=... in the context")
             else:
-                labels = np.asarray(oracle.query(L), dtype=np.int64) if L.size else np.zeros(0, np.int64)
+                labels = np.asarray(oracle.query(L), dtype=np.int64)
 
         def run_filter() -> np.ndarray:
             return filt.clean_mask(features, L, labels, child, **fctx)
@@ -241,7 +250,7 @@ class NAS(QueryStrategy):
             picks.append(new)
             L = np.concatenate([L, new])
             if needs_labels:
-                labels = np.concatenate([labels, np.asarray(oracle.query(new), dtype=np.int64)])
+                labels = np.concatenate([labels, np.asarray(reveal(new), dtype=np.int64)])
             if s == len(shares) - 1:
                 clean = np.concatenate([clean, np.ones(new.size, dtype=bool)])
                 break
@@ -259,13 +268,13 @@ def _nas_params(kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return {k: kwargs.pop(k) for k in keys if k in kwargs}
 
 
-@register_strategy("nas", color="#e377c2")
+@register_strategy("nas", label="NAS", color="#e377c2")
 def make_nas(base: str, base_params: Optional[Dict[str, Any]] = None, **nas_params: Any) -> NAS:
     """``get_strategy("nas", base="probcover", base_params={"delta": 0.65}, noise_dropout=True)``."""
     return NAS(base, base_params=base_params, **nas_params)
 
 
-@register_strategy("npc", base="probcover", emphasis=True)
+@register_strategy("npc", label="NPC (ProbCover + NAS)", base="probcover", emphasis=True)
 class NPC(NAS):
     """NPC = ProbCover + NAS.
 
@@ -286,7 +295,7 @@ class NPC(NAS):
         super().__init__(self.base_class(delta, **params), **nas)
 
 
-@register_strategy("weighted_npc", base="weighted_probcover", emphasis=True)
+@register_strategy("weighted_npc", label="Weighted NPC", base="weighted_probcover", compared_with="probcover", emphasis=True)
 class WeightedNPC(NPC):
     """Weighted NPC: NAS over :class:`~active_learning.strategies.probcover.WeightedProbCover`.
 
@@ -296,7 +305,7 @@ class WeightedNPC(NPC):
     base_class = WeightedProbCover
 
 
-@register_strategy("maxherding_nas", base="maxherding", emphasis=True)
+@register_strategy("maxherding_nas", label="MaxHerding + NAS", base="maxherding", emphasis=True)
 class MaxHerdingNAS(NAS):
     """MaxHerding + NAS.
 
@@ -315,7 +324,7 @@ class MaxHerdingNAS(NAS):
         super().__init__(self.base_class(sigma, **params), **nas)
 
 
-@register_strategy("coreset_nas", base="coreset", emphasis=True)
+@register_strategy("coreset_nas", label="Coreset + NAS", base="coreset", emphasis=True)
 class CoresetNAS(NAS):
     """Coreset (greedy k-center) + NAS; centers are the predicted-clean labeled points.
 

@@ -23,13 +23,11 @@ from ._base import (
     CoverageModel,
     CoverageState,
     GreedyCoverageStrategy,
-    check_choice,
-    check_features,
-    check_positive,
     normalize_features,
     register_strategy,
     tiebreak_priority,
 )
+from ..utils.validation import check_choice, check_features, check_positive
 from ._disk_cache import (
     DEFAULT_MIN_POINTS,
     CacheDir,
@@ -43,11 +41,6 @@ from ._disk_cache import (
 from ._graph import SparseGraph, build_delta_graph, build_ivf_graph, gather_rows, row_lengths
 
 GRAPH_METHODS = ("exact", "ivf")
-
-
-def features_fingerprint(X: np.ndarray) -> str:
-    """A content hash of a feature matrix (cache key): sha256 of its dtype, shape and bytes."""
-    return features_digest(X)
 
 
 class GraphCoverModel(CoverageModel):
@@ -147,7 +140,7 @@ class _GraphCache:
         self.key, self.graph = key, graph
 
 
-@register_strategy("probcover", color="#d62728")
+@register_strategy("probcover", label="ProbCover", color="#d62728")
 class ProbCover(GreedyCoverageStrategy):
     """ProbCover: greedily pick the point whose δ-ball covers the most uncovered points.
 
@@ -289,7 +282,7 @@ class ProbCover(GreedyCoverageStrategy):
         return GraphCoverModel(graph, priority, weighted=self.weighted)
 
 
-@register_strategy("weighted_probcover", color="#9467bd")
+@register_strategy("weighted_probcover", label="Weighted ProbCover", color="#9467bd")
 class WeightedProbCover(ProbCover):
     """ProbCover whose coverage by predicted-noisy labeled points counts only partly (weighted NPC's base).
 

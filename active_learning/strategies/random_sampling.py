@@ -9,7 +9,7 @@ import numpy as np
 from ._base import QueryStrategy, register_strategy, unlabeled_mask
 
 
-@register_strategy("random", color="#7f7f7f")
+@register_strategy("random", label="Random", color="#7f7f7f")
 class RandomSampling(QueryStrategy):
     """Draw ``budget`` unlabeled points uniformly without replacement from ``rng`` (no global seeding)."""
 

@@ -20,7 +20,8 @@ from typing import Any, List
 import numpy as np
 import torch
 
-from ._base import QueryStrategy, check_choice, normalize_features, register_strategy, unlabeled_mask
+from ._base import QueryStrategy, normalize_features, register_strategy, unlabeled_mask
+from ..utils.validation import check_choice
 
 
 def knn_typicality(X: np.ndarray, k: int, block_size: int = 2048) -> np.ndarray:
@@ -42,7 +43,7 @@ def knn_typicality(X: np.ndarray, k: int, block_size: int = 2048) -> np.ndarray:
     return out
 
 
-@register_strategy("typiclust", color="#8c564b")
+@register_strategy("typiclust", label="TypiClust", color="#8c564b")
 class TypiClust(QueryStrategy):
     """TypiClust (K-means variant).
 

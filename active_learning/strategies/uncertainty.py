@@ -59,7 +59,7 @@ class _ScoreStrategy(QueryStrategy):
         return pool[order[:budget]]
 
 
-@register_strategy("uncertainty", color="#17becf")
+@register_strategy("uncertainty", label="Uncertainty", color="#17becf")
 class LeastConfidence(_ScoreStrategy):
     """Least confidence: score ``1 - max_c p(c|x)``."""
 
@@ -67,12 +67,12 @@ class LeastConfidence(_ScoreStrategy):
         return 1.0 - probs.max(-1)
 
 
-@register_strategy("least_confidence", color="#17becf")
+@register_strategy("least_confidence", label="Least confidence", color="#17becf")
 class LeastConfidenceAlias(LeastConfidence):
     """Alias of ``uncertainty`` (least confidence)."""
 
 
-@register_strategy("entropy", color="#1f77b4")
+@register_strategy("entropy", label="Entropy", color="#1f77b4")
 class Entropy(_ScoreStrategy):
     """Entropy of the predicted class distribution."""
 
@@ -80,7 +80,7 @@ class Entropy(_ScoreStrategy):
         return entr(probs).sum(-1)
 
 
-@register_strategy("margin", color="#ff7f0e")
+@register_strategy("margin", label="Margin", color="#ff7f0e")
 class Margin(_ScoreStrategy):
     """Smallest margin: score ``-(p_1 - p_2)`` for the two largest probabilities."""
 
@@ -89,7 +89,7 @@ class Margin(_ScoreStrategy):
         return -(top2[..., 1] - top2[..., 0])
 
 
-@register_strategy("bald", color="#aec7e8")
+@register_strategy("bald", label="BALD", color="#aec7e8")
 class BALD(_ScoreStrategy):
     """BALD: mutual information ``H[mean_t p_t] - mean_t H[p_t]`` over MC-dropout samples ``mc_probs``."""
 

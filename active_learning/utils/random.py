@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Iterator, List, Optional, Union
+from typing import Iterator, Optional, Union
 
 import numpy as np
 
@@ -21,11 +21,6 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
     if seed is None:
         raise ValueError("a seed is required (int, numpy.random.SeedSequence or numpy.random.Generator)")
     return np.random.default_rng(seed)
-
-
-def spawn_seeds(rng: np.random.Generator, n: int) -> List[int]:
-    """Draw ``n`` independent 32-bit integer seeds (for libraries that take ``random_state=int``)."""
-    return [int(s) for s in rng.integers(0, 2**31 - 1, size=n)]
 
 
 def random_tiebreak_argsort(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -11,7 +11,7 @@ Writes into ``<results-dir>/cifar10n/figures/`` (or ``--out-dir``), from whateve
   mean ± 1 std over seeds; ``clean``: the linear probe trains on the predicted-clean points, ``all``: on every
   labeled point;
 * ``cifar10n_nas_vs_base_clean.png``, ``cifar10n_nas_vs_base_all.png``: noise-aware strategy minus its base
-  (:data:`active_learning.plotting.NAS_PAIRS`), paired by seed, mean ± 95 % CI, same grid;
+  (:func:`active_learning.plotting.nas_pairs`), paired by seed, mean ± 95 % CI, same grid;
 * ``cifar10n_filter_quality.png``: precision and recall of the clean class of the CrossValidation and LowBudgetAUM
   filters per round on NPC's labeled sets, with the clean fraction of those sets (the precision of keeping every
   label).
@@ -32,9 +32,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pandas as pd
 
 from active_learning.plotting import (
-    NAS_PAIRS,
     factor_label,
     load_results,
+    nas_pairs,
     ordered,
     paired_differences,
     plot_curve_grid,
@@ -75,10 +75,10 @@ def accuracy_figure(df: pd.DataFrame, training: str, spc: Optional[Sequence[floa
 def nas_vs_base_figure(df: pd.DataFrame, training: str, spc: Optional[Sequence[float]] = None) -> Optional[Any]:
     """Noise-aware minus base test accuracy, paired by seed (95 % CI), for one training setting; None without pairs."""
     part = df[variant_factors(df).training == training]
-    if paired_differences(part, NAS_PAIRS, "accuracy").empty:
+    if paired_differences(part, nas_pairs(), "accuracy").empty:
         return None
     return plot_paired_differences(
-        part, NAS_PAIRS, "accuracy", interval="ci95", **x_axis(spc),
+        part, nas_pairs(), "accuracy", interval="ci95", **x_axis(spc),
         title=f"{SETTING}, {factor_label('training', training)}: noise-aware minus base test accuracy, paired by "
               "seed (mean ± 95 % CI; above zero: noise-aware better)",
     )

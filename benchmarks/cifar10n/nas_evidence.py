@@ -62,13 +62,13 @@ def _style(method: str) -> Dict[str, Any]:
 
 def _jobs(results_dir: Path, arm: str) -> List[Tuple[Path, Dict[str, Any]]]:
     """Every verified finished job of ``arm`` in the shared variants and methods: ``(folder, sidecar)``."""
-    from active_learning.runner import read_sidecar, verify_job_files
+    from active_learning.results import read_sidecar, result_dir, sidecar_paths, verify_job_files
 
     out = []
     for variant in VARIANTS:
         for method in METHODS:
-            folder = results_dir / arm / variant / "linear_probe" / method
-            for sidecar in sorted(folder.glob("run_seed*.json")):
+            folder = result_dir(results_dir, arm, variant, "linear_probe", method)
+            for sidecar in sidecar_paths(folder, recursive=False):
                 meta, problem = read_sidecar(sidecar)
                 if meta is None:
                     raise SystemExit(f"{sidecar} {problem}")
@@ -127,19 +127,20 @@ def load_table(results_dir: Path, root: Optional[str], mirror: Optional[str], ar
                with_classes: bool = True) -> pd.DataFrame:
     """Long table: arm, variant, method, seed, budget (1..5), accuracy, n_clean_classes, clean_class_entropy
     (the class columns only ``with_classes``, which reads the dataset's labels)."""
+    from active_learning.results import array_path
+
     labels = _Labels(root, mirror)
     rows = []
     for arm in arms:
         for folder, meta in _jobs(results_dir, arm):
             seed = meta["seed"]
-            arrays = {name: np.load(folder / f"{name}_seed{seed}.npy") for name in
-                      ("accuracy", "selected", "round_sizes")}
+            arrays = {name: np.load(array_path(folder, name, seed)) for name in ("accuracy", "selected", "round_sizes")}
             n_cls = ent = np.full(arrays["accuracy"].size, np.nan)
             if with_classes:
                 y, noisy = labels.annotator(meta["config"])
                 n_cls, ent = class_spread(arrays["selected"], arrays["round_sizes"], y, noisy)
-            if with_classes and (folder / f"n_clean_classes_seed{seed}.npy").is_file():
-                recorded = np.load(folder / f"n_clean_classes_seed{seed}.npy")
+            if with_classes and array_path(folder, "n_clean_classes", seed).is_file():
+                recorded = np.load(array_path(folder, "n_clean_classes", seed))
                 if not np.array_equal(recorded, n_cls):
                     raise SystemExit(f"{folder}: recomputed n_clean_classes {n_cls} differ from the recorded {recorded}")
             spc = meta["config"]["data"]["budget"]["samples_per_class"]

@@ -22,7 +22,6 @@ Tables (between ``<!-- table:NAME -->`` markers):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
@@ -30,13 +29,14 @@ import numpy as np
 import pandas as pd
 
 from active_learning.plotting import (
-    DISPLAY_NAMES, NAS_PAIRS, load_results, ordered, paired_difference_markdown, paired_differences,
+    load_results, nas_pairs, ordered, paired_difference_markdown, paired_differences, short_name,
     significant_difference, summary_markdown, variant_factors,
 )
+from active_learning import results
 from active_learning.report import tables_main
 
 ROOT = Path(__file__).resolve().parents[2]
-PAIRS = list(NAS_PAIRS)  # the pairs of the figures (benchmarks/cifar10n/figures.py)
+PAIRS = list(nas_pairs())  # the pairs of the figures (benchmarks/cifar10n/figures.py): from the strategies' metadata
 FILTERS = ("ideal", "cv", "aum")
 FILTER_NAMES = {"ideal": "ideal", "cv": "CrossValidation", "aum": "LowBudgetAUM"}
 TRAININGS = ("clean", "all")
@@ -67,10 +67,7 @@ def filters_table(df) -> str:
 
 
 def _pair_name(method: str, base: str) -> str:
-    def short(name: str) -> str:
-        return DISPLAY_NAMES.get(name, name).split(" (")[0]
-
-    return f"{short(method)} − {short(base)}"
+    return f"{short_name(method)} − {short_name(base)}"
 
 
 def _seeds_note(counts: Iterable[int], expected: int) -> str:
@@ -151,11 +148,12 @@ def noise_trend_table(df: pd.DataFrame, first_round: int = 1) -> str:
 
 
 def read_sidecars(results_dir: "str | Path", benchmark: str = "cifar10n") -> List[Dict[str, Any]]:
-    """The sidecars (``run_seed<k>.json``) of ``benchmark`` under ``results_dir``; the figures folder left out.
+    """The sidecars of ``benchmark`` under ``results_dir`` (:func:`active_learning.results.read_sidecars`).
     :func:`load_results` has verified them already (``tables``), so an unreadable one raises here too."""
-    root = Path(results_dir) / benchmark
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(root.rglob("run_seed*.json"))
-            if "figures" not in path.relative_to(root).parts]
+    found, problems = results.read_sidecars(Path(results_dir) / benchmark)
+    if problems:
+        raise ValueError(f"cannot read the results of {benchmark}: {problems[0]}")
+    return [meta for _, meta in found]
 
 
 def _seconds(value: float) -> str:

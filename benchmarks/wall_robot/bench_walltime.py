@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from active_learning.config import Job
+from active_learning.results import sidecar_paths
 from active_learning.runner import run_grid
 from active_learning.tasks import DataAccess
 from active_learning.utils.io import atomic_write_json, config_hash, git_commit, package_versions
@@ -80,7 +81,7 @@ def time_setting(
         atomic_write_json(ledger_path, ledger)
     segments = [s for s in ledger["segments"] if s["jobs"] > 0]
     job_times = [
-        _read_json(path, {}).get("wall_time_s", 0.0) for path in sorted((work_dir / "results").rglob("run_seed*.json"))
+        _read_json(path, {}).get("wall_time_s", 0.0) for path in sidecar_paths(work_dir / "results")
     ]
     return {
         "wall_time_s": round(sum(s["elapsed_s"] for s in segments), 1),

@@ -18,7 +18,7 @@ import numpy as np
 
 from active_learning.config import load_config
 from active_learning.learners import make_estimator
-from active_learning.models import cross_val_predict_proba
+from active_learning.learners import cross_val_predict_proba
 from active_learning.pools import DataAccess, build_pool
 from active_learning.multiannotator.calibration import CALIBRATIONS, fit_temperature, scale_probabilities
 from active_learning.multiannotator.consensus import crowdlab_fit, majority_vote_labels

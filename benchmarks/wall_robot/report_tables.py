@@ -10,6 +10,9 @@ Prints (or, with ``--write``, replaces between ``<!-- table:NAME -->`` and ``<!-
 * ``calibration``: every ActiveLab method under the three temperature calibrations (reference, cleanlab 2.9,
   row-wise);
 * ``final-<benchmark>``: the final-round table of every method (``results/README.md``);
+* ``final-<benchmark>`` of the noise-aware re-labeling benchmarks (``wall_robot_noise_aware``,
+  ``cifar10n_annotators_noise_aware``) with the consensus accuracy on the initially labeled examples and the
+  filters' F1;
 * for CIFAR-10H and CIFAR-10N annotators also ``efficiency-<benchmark>`` (annotations ActiveLab needs to reach the
   best baseline's final value) and ``calibration-<benchmark>``.
 """
@@ -32,6 +35,9 @@ PAPER = {
 BENCHMARKS = ("wall_robot", "wall_robot_complete", "wall_robot_single_annotator", "wall_robot_single_vs_multi")
 #: The real-annotator benchmarks (tables written once their results exist).
 REAL_ANNOTATOR_BENCHMARKS = ("cifar10h", "cifar10n_annotators")
+#: Noise-aware re-labeling (a noise filter flags labels, another annotator is asked): tables once results exist.
+NOISE_AWARE_BENCHMARKS = ("wall_robot_noise_aware", "cifar10n_annotators_noise_aware")
+NOISE_AWARE_METRICS = ("model_accuracy", "model_accuracy_refit", "consensus_accuracy", "consensus_accuracy_initial", "filter_f1")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -82,6 +88,9 @@ def tables(results_dir: Path) -> Dict[str, str]:
             out[f"final-{benchmark}"] = summary_markdown(df)
             out[f"efficiency-{benchmark}"] = efficiency_markdown(df)
             out[f"calibration-{benchmark}"] = calibration_markdown(df)
+    for benchmark in NOISE_AWARE_BENCHMARKS:
+        if (results_dir / benchmark).is_dir():
+            out[f"final-{benchmark}"] = summary_markdown(load_results(results_dir, benchmark), NOISE_AWARE_METRICS)
     return out
 
 

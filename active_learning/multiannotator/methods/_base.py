@@ -31,6 +31,9 @@ class ScoringInputs:
     relabelable : ndarray of shape (n_labeled,), bool, optional
         Whether each labeled example can still get a label (``False`` once its real annotators are all used).
         The loop never chooses a non-relabelable example, whatever its score; a method may use it to rank the rest.
+    flagged : ndarray of shape (n_labeled,), bool, optional
+        Examples whose consensus label the loop's noise filter predicts wrong (``loop.filter``); ``None`` without
+        a filter.
     """
 
     labels_multiannotator: np.ndarray
@@ -40,6 +43,7 @@ class ScoringInputs:
     annotation_counts: np.ndarray
     n_classes: int
     relabelable: Optional[np.ndarray] = None
+    flagged: Optional[np.ndarray] = None
 
     @property
     def mean_pred_probs(self) -> np.ndarray:
@@ -92,8 +96,8 @@ METHODS: Registry[Type[MultiAnnotatorMethod]] = Registry("multi-annotator method
 def register_method(name: str, **metadata: Any) -> Callable[[Type[MultiAnnotatorMethod]], Type[MultiAnnotatorMethod]]:
     """Decorator registering a :class:`MultiAnnotatorMethod` subclass under ``name``.
 
-    ``metadata`` describes it for figures: ``color`` (one colour per method in every figure) and ``emphasis``
-    (drawn thicker: the paper's method).
+    ``metadata`` describes it for figures and tables: ``label`` (its display name), ``color`` (one colour per
+    method in every figure) and ``emphasis`` (drawn thicker: the paper's method).
     """
     return METHODS.register(name, **metadata)
 

@@ -85,7 +85,7 @@ def activelab_scores(
     return np.asarray(scores_labeled, dtype=float), np.asarray(scores_unlabeled, dtype=float), details
 
 
-@register_method("activelab", color="#d62728", emphasis=True)
+@register_method("activelab", label="ActiveLab", color="#d62728", emphasis=True)
 class ActiveLab(MultiAnnotatorMethod):
     """ActiveLab with a single model; consensus labels by CROWDLAB.
 
@@ -124,7 +124,7 @@ class ActiveLab(MultiAnnotatorMethod):
         return labeled, unlabeled
 
 
-@register_method("activelab_ensemble", color="#9467bd", emphasis=True)
+@register_method("activelab_ensemble", label="ActiveLab (ensemble)", color="#9467bd", emphasis=True)
 class ActiveLabEnsemble(ActiveLab):
     """ActiveLab with an ensemble (one CROWDLAB weight and one temperature per member).
 
