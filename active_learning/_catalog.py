@@ -22,6 +22,7 @@ CATALOG: Dict[str, List[str]] = {
         'disagreement',
         'entropy',
         'good_random',
+        'noise_aware_relabel',
         'random',
         'uncertainty',
     ],

@@ -360,6 +360,9 @@ class MultiAnnotatorTask(Task):
                 self._members(resolved)
                 check_learner_params(f"{name}: models.{model}.params", model, resolved["model_params"])
                 checked[settings_key] = self._check_loop(f"{name}: loop{_context(job)}", resolved["loop"])
+                if getattr(method_class, "requires_flags", False) and checked[settings_key].filter is None:
+                    raise ConfigError(f"{at}: method {resolved['method']!r} acts on a noise filter's flags; set "
+                                      f"loop.filter (e.g. cross_validation; see `list filters`)")
                 known = known_pool_capacity(f"{name}: data{_context(job)}", *data_checked[data_key])
                 if known is not None:
                     _check_pool_budget(job, checked[settings_key], *known)
@@ -451,7 +454,25 @@ class NoisySingleAnnotatorTask(Task):
     DATA_KEYS = ("seed", "test_fraction", "noise", "budget")
     NOISE_KEYS = ("type", "rate", "seed", "confusion")
     BUDGET_KEYS = ("samples_per_class", "per_round", "rounds", "initial_size", "noise_rate")
-    LOOP_KEYS = ("filter", "filter_params", "train_on_all")
+    LOOP_KEYS = ("filter", "filter_params", "train_on_all", "rounds")
+
+    @staticmethod
+    def _check_learner_inputs(job: Job, learner: Any) -> None:
+        """An image learner (``resnet18_cifar``) needs ``dataset.inputs: pixels`` on an image dataset (features for
+        the strategies, pixels for the learner); a feature learner cannot train on pixels."""
+        from .learners import LEARNERS
+
+        resolved = job.resolved
+        model = resolved["model"]
+        wants_images = LEARNERS.metadata(model).get("inputs") == "images"
+        pixels = resolved["dataset"].get("inputs", "features") == "pixels"
+        where = f"{resolved['benchmark']}: models.{model}"
+        if wants_images and not pixels:
+            raise ConfigError(f"{where}: learner {model!r} trains on images; set `inputs: pixels` in dataset: (an image "
+                              f"dataset; strategies and filters then use its encoder features)")
+        if pixels and not wants_images:
+            raise ConfigError(f"{where}: dataset.inputs is pixels but learner {model!r} trains on feature vectors; use "
+                              f"an image learner (resnet18_cifar) or drop `inputs: pixels`")
 
     @property
     def metrics(self) -> tuple:  # type: ignore[override]
@@ -464,21 +485,29 @@ class NoisySingleAnnotatorTask(Task):
         from .noise_filters import get_filter
         from .strategies import get_strategy
 
-        loop = dict(resolved["loop"])
-        unknown = sorted(set(loop) - {"filter", "filter_params", "train_on_all"})
-        if unknown:
-            raise ConfigError(f"{resolved['benchmark']}: unknown loop key(s) {unknown}; use filter, filter_params, train_on_all")
+        loop = self._loop_config(resolved)
         return {
             "strategy": get_strategy(resolved["method"], **resolved["method_params"]),
-            "noise_filter": get_filter(loop.get("filter", "none"), **(loop.get("filter_params") or {})),
+            "noise_filter": get_filter(loop.filter, **(loop.filter_params or {})),
             "learner": get_learner(resolved["model"], **resolved["model_params"]),
-            "train_on_all": bool(loop.get("train_on_all", False)),
+            "train_on_all": loop.train_on_all,
+            "loop": loop,
         }
+
+    @staticmethod
+    def _loop_config(resolved: Mapping[str, Any]) -> Any:
+        from .loops.noisy_single_annotator import NoisyLoopConfig
+
+        try:
+            return NoisyLoopConfig(**resolved["loop"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{resolved['benchmark']}: invalid loop settings {resolved['loop']}: {exc}") from None
 
     def _check_components(self, job: Job) -> None:
         """Strategy, learner and noise filter of a job, built as :meth:`_components` builds them, with every error
         pointing at its config key (hyper-parameters checked against the constructors' signatures)."""
         from .learners import LEARNERS
+        from .loops.noisy_single_annotator import NoisyLoopConfig
         from .noise_filters import FILTERS, get_filter
         from .strategies import STRATEGIES
 
@@ -496,8 +525,17 @@ class NoisySingleAnnotatorTask(Task):
         where = f"{name}: loop{_context(job)}"
         loop = check_mapping(where, resolved["loop"])
         check_keys(where, loop, self.LOOP_KEYS)
-        if "train_on_all" in loop and not isinstance(loop["train_on_all"], bool):
-            raise ConfigError(f"{where}.train_on_all must be true or false, got {loop['train_on_all']!r}")
+        check_typed_settings(where, loop, _type_hints(NoisyLoopConfig), "loop settings")
+        rounds = loop.get("rounds")
+        if rounds is not None:
+            check_int(f"{where}.rounds", rounds, minimum=1)
+            budget = resolved["data"].get("budget") or {}
+            spc = budget.get("samples_per_class")
+            scheduled = len(spc) if isinstance(spc, Sequence) else int(budget.get("rounds", 1))
+            if rounds > scheduled:
+                raise ConfigError(f"{where}.rounds={rounds} is more than the {scheduled} budgets of data.budget; lower "
+                                  f"loop.rounds or lengthen the budget schedule")
+        self._check_learner_inputs(job, learner)
         filter_class = lookup(f"{where}.filter", FILTERS, loop.get("filter", "none"))
         params = dict(check_mapping(f"{where}.filter_params", loop.get("filter_params")))
         momentum = params.pop("momentum", 0.0)
@@ -624,6 +662,7 @@ class NoisySingleAnnotatorTask(Task):
             try:
                 settings = resolved["data"]
                 _, budgets = oracle_and_budgets(pool, settings, resolved["seed"])
+                budgets = self._loop_config(resolved).schedule(budgets)
                 budgets.check_pool(pool.X.shape[0])
             except ConfigError:
                 raise
@@ -666,9 +705,11 @@ class NoisySingleAnnotatorTask(Task):
             parts["strategy"],
             parts["noise_filter"],
             parts["learner"],
-            built["budgets"],
+            parts["loop"].schedule(built["budgets"]),
             resolved["seed"],
             train_on_all=parts["train_on_all"],
+            train_inputs=pool.inputs,
+            test_inputs=pool.test_inputs,
             n_classes=pool.n_classes,
             on_round=on_round,
         )

@@ -5,10 +5,11 @@ from active_learning.loops.multiannotator import (
     DIAGNOSTICS,
     METRICS,
     MultiAnnotatorLoopConfig,
-    _ensemble_accuracy,
-    RoundModels,
     run_multiannotator_loop,
 )
+from active_learning.multiannotator.round import RoundModels
+from active_learning.multiannotator.round import ensemble_accuracy as _ensemble_accuracy
+from active_learning.loops.metrics import FILTER_METRICS
 from active_learning.multiannotator import build_tabular_pool
 from active_learning.multiannotator.methods import METHODS
 
@@ -22,6 +23,8 @@ def pool(toy_dataset):
 
 def run(pool, method, seed=0, **loop):
     members = ["extra_trees", "knn"] if METHODS.get(method).requires_ensemble else ["extra_trees"]
+    if getattr(METHODS.get(method), "requires_flags", False):  # acts on a noise filter's flags
+        loop.setdefault("filter", "knn")
     config = MultiAnnotatorLoopConfig(**{"rounds": 3, "batch_size": 20, "n_folds": 3, **loop})
     return run_multiannotator_loop(pool, method, members, config, seed, model_params=FAST)
 
@@ -39,7 +42,9 @@ def test_pool_protocol_sizes(pool, toy_dataset):
 def test_every_method_runs_and_keeps_the_budget(pool, method):
     result = run(pool, method)
     fits_crowdlab = method.startswith("activelab")
-    assert set(result) == set(METRICS) | (set(DIAGNOSTICS) if fits_crowdlab else set())
+    filtered = getattr(METHODS.get(method), "requires_flags", False)  # a noise filter runs: its shared metrics too
+    assert set(result) == (set(METRICS) | (set(DIAGNOSTICS) if fits_crowdlab else set())
+                           | ({*FILTER_METRICS, "n_train"} if filtered else set()))
     if fits_crowdlab:
         assert np.isfinite(result["temperature"]).all() and (result["model_weight"] > 0).all()
     assert all(values.shape == (3,) for values in result.values())

@@ -288,3 +288,30 @@ class SparseAnnotations(AnnotatorSource):
             "n_annotations_available": int(self._label.size),
             "labels_per_example_max": int(self.available.max()) if self.available.size else 0,
         }
+
+
+class OracleAnnotator(AnnotatorSource):
+    """The single noisy annotator of the NAS protocol as an annotator source: each example has one fixed (possibly
+    wrong) label, revealed once through the oracle's ``query`` (:class:`~active_learning.oracle.NoisyOracle`).
+
+    Parameters
+    ----------
+    oracle : NoisyOracle
+        Anything with ``query(indices) -> labels``, ``n_samples`` and ``n_classes``.
+    """
+
+    kind = "single_noisy_oracle"
+    has_identities = True
+
+    def __init__(self, oracle: Any) -> None:
+        super().__init__(oracle.n_samples, oracle.n_classes)
+        self.oracle = oracle
+
+    def remaining(self, store: AnnotationStore) -> np.ndarray:
+        return (store.counts == 0).astype(np.float64)
+
+    def draw(self, examples: np.ndarray, store: AnnotationStore, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        examples = np.asarray(examples, dtype=np.int64)
+        self._check_available(examples, store)
+        labels = np.asarray(self.oracle.query(examples), dtype=np.int64)
+        return labels, np.zeros(examples.size, dtype=np.int64)

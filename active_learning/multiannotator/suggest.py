@@ -3,8 +3,8 @@
 The benchmarks simulate annotators; in real use the next labels do not exist yet. :func:`suggest_next_batch` takes
 the annotations collected so far (a long ``example, annotator, label`` table) and the features of every example,
 trains the models with cross-validation exactly as one round of the benchmark loop does (the same
-:func:`~active_learning.loops.multiannotator.fit_round`, :func:`~active_learning.loops.multiannotator.score_round`
-and :func:`~active_learning.loops.multiannotator.select_batch`), and returns
+:func:`~active_learning.multiannotator.round.fit_round`, :func:`~active_learning.multiannotator.round.score_round`
+and :func:`~active_learning.multiannotator.round.select_batch`), and returns
 
 * the next batch: which examples to send to an annotator, whether each is a new example or a re-label, its score;
 * the current consensus label of every labeled example, with its CROWDLAB quality score;
@@ -47,6 +47,7 @@ from ..annotators.sources import ANNOTATION_COLUMNS, check_annotation_table
 from .consensus import crowdlab_fit, majority_vote_labels
 from .data import ClassesInferredWarning, class_map, encode_ids, rows_of_ids
 from .methods import ScoringInputs, get_method
+from .round import fit_round, score_round, select_batch
 
 
 @dataclass
@@ -142,7 +143,6 @@ def suggest_next_batch(
     -------
     Suggestion
     """
-    from ..loops.multiannotator import fit_round, score_round, select_batch
 
     X = np.asarray(features)
     if X.ndim < 2 or X.shape[0] == 0:

@@ -40,6 +40,9 @@ class FeaturePool:
         The dataset's own noisy labels (CIFAR-N), for ``noise.type: real``.
     info : dict
         Provenance (dataset source, encoder, split).
+    inputs, test_inputs : ndarray, optional
+        What the learner trains and predicts on when it is not ``X`` / ``X_test``: the uint8 images (n, H, W, 3)
+        of ``dataset.inputs: pixels`` (strategies and filters still see the encoder's features).
     """
 
     X: np.ndarray
@@ -49,6 +52,8 @@ class FeaturePool:
     n_classes: int
     noisy_labels: Optional[np.ndarray] = None
     info: Optional[Dict[str, Any]] = None
+    inputs: Optional[np.ndarray] = None
+    test_inputs: Optional[np.ndarray] = None
 
 
 @NOISE_MODELS.register("symmetric", description="each label flipped with probability rate to a uniform other class")
@@ -114,18 +119,26 @@ def _per_round(settings: Mapping[str, Any], n_classes: int, noise_rate: float) -
 
 
 def feature_arrays(dataset: Mapping[str, Any], data: Mapping[str, Any], access: DataAccess) -> FeaturePool:
-    """Pool and test features of a noisy single-annotator benchmark (no oracle yet)."""
+    """Pool and test features of a noisy single-annotator benchmark (no oracle yet).
+
+    An image dataset with ``inputs: pixels`` gives the encoder's features to strategies and filters and the images
+    to the learner (``FeaturePool.inputs``), as the NAS paper trains its ResNet-18 on the selected images."""
     name, _, input_options = split_dataset_config(dataset)
-    if input_options.get("encoder") is not None:
+    pixels = input_options.get("inputs", "features") == "pixels"
+    if input_options.get("encoder") is not None or pixels:
+        feature_options = {**input_options, "inputs": "features"}
         splits = {}
         for split in ("train", "test"):
             images = load_dataset(dataset, access, split=split)
-            splits[split] = (image_inputs(images, input_options, access), images)
-        (X, train), (X_test, test) = splits["train"], splits["test"]
+            learner_inputs = image_inputs(images, input_options, access) if pixels else None
+            splits[split] = (image_inputs(images, feature_options, access), images, learner_inputs)
+        (X, train, inputs), (X_test, test, test_inputs) = splits["train"], splits["test"]
         return FeaturePool(
             X=X, y=np.asarray(train.labels, dtype=np.int64), X_test=X_test, y_test=np.asarray(test.labels, dtype=np.int64),
             n_classes=len(train.class_names), noisy_labels=getattr(train, "noisy_labels", None),
-            info={"dataset": name, "encoder": input_options.get("encoder"), "source": train.source},
+            info={"dataset": name, "encoder": input_options.get("encoder"), "source": train.source,
+                  **({"learner_inputs": "pixels"} if pixels else {})},
+            inputs=inputs, test_inputs=test_inputs,
         )
     from sklearn.model_selection import train_test_split
 

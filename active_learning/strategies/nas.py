@@ -116,8 +116,11 @@ class NAS(QueryStrategy):
 
     Context
     -------
+    reveal : callable ``reveal(indices) -> labels``
+        Reveals the labels of each share's picks (required unless the filter ignores labels). The round engine
+        passes its own, so the loop owns annotation and each label is revealed once.
     oracle : object with ``query(indices) -> labels``
-        Reveals the labels of each share's picks (required unless the filter ignores labels).
+        For direct use without the engine: reveals the share labels when ``reveal`` is absent.
     labels : array of int, shape (n_labeled,)
         Revealed labels of ``labeled_idx`` (otherwise queried from the oracle).
     clean_mask : array of bool, shape (n_labeled,), optional
@@ -200,10 +203,12 @@ class NAS(QueryStrategy):
         filt = self._resolve_filter(context)
         n_classes = self._resolve_n_classes(context)
         oracle = context.get("oracle")
+        reveal = context.get("reveal") or (oracle.query if oracle is not None else None)
         needs_labels = filt.requires_labels
-        if needs_labels and oracle is None:
-            raise ValueError("NAS needs oracle=... in the context to reveal the labels of each share's picks")
-        oracle = cast(Any, oracle)  # not None whenever needs_labels (checked above)
+        if needs_labels and reveal is None:
+            raise ValueError("NAS needs reveal=... (the loop's label capability) or oracle=... in the context to "
+                             "reveal the labels of each share's picks")
+        reveal = cast(Any, reveal)  # not None whenever needs_labels (checked above)
         b = int(self.share_size) if self.share_size else (1 if filt.is_oracle else n_classes)
         shares = split_budget(budget, b)
 
@@ -217,6 +222,8 @@ class NAS(QueryStrategy):
         if needs_labels:
             if context.get("labels") is not None:
                 labels = check_labels(context["labels"], L.size, n_classes)
+            elif L.size and oracle is None:
+                raise ValueError("NAS needs labels=... (the labeled points' labels) or oracle=... in the context")
             else:
                 labels = np.asarray(oracle.query(L), dtype=np.int64) if L.size else np.zeros(0, np.int64)
 
@@ -241,7 +248,7 @@ class NAS(QueryStrategy):
             picks.append(new)
             L = np.concatenate([L, new])
             if needs_labels:
-                labels = np.concatenate([labels, np.asarray(oracle.query(new), dtype=np.int64)])
+                labels = np.concatenate([labels, np.asarray(reveal(new), dtype=np.int64)])
             if s == len(shares) - 1:
                 clean = np.concatenate([clean, np.ones(new.size, dtype=bool)])
                 break

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registration on import)
     disagreement,
     entropy,
     good_random,
+    noise_aware_relabel,
     random_sampling,
     uncertainty,
 )

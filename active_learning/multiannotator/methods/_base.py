@@ -31,6 +31,9 @@ class ScoringInputs:
     relabelable : ndarray of shape (n_labeled,), bool, optional
         Whether each labeled example can still get a label (``False`` once its real annotators are all used).
         The loop never chooses a non-relabelable example, whatever its score; a method may use it to rank the rest.
+    flagged : ndarray of shape (n_labeled,), bool, optional
+        Examples whose consensus label the loop's noise filter predicts wrong (``loop.filter``); ``None`` without
+        a filter.
     """
 
     labels_multiannotator: np.ndarray
@@ -40,6 +43,7 @@ class ScoringInputs:
     annotation_counts: np.ndarray
     n_classes: int
     relabelable: Optional[np.ndarray] = None
+    flagged: Optional[np.ndarray] = None
 
     @property
     def mean_pred_probs(self) -> np.ndarray:
