@@ -24,11 +24,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	PYTHONWARNINGS='ignore:Editable installation' $(PYTHON) -m pip install --quiet --no-deps -e .
 	touch $@
 
-test: install  ## fast test suite (what CI runs)
-	$(PYTHON) -m pytest -m "not slow" -q
+test: install  ## fast test suite (what CI runs), on every core (pytest-xdist)
+	$(PYTHON) -m pytest -m "not slow" -q -n auto
 
 test-all: install  ## every test, slow ones included
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto
 
 lint: install  ## ruff on the package, benchmarks and tests, mypy on the package, the import-linter contracts (layers, no cycles): what CI runs; configured in pyproject.toml
 	$(VENV)/bin/ruff check active_learning benchmarks tests
