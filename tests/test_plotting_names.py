@@ -166,3 +166,35 @@ def test_plot_benchmark_legend_takes_the_benchmark_labels():
     # a benchmark without a config: the result names, with the calibration the results record
     assert legend(_results("toy_benchmark")) == ["multiannotator_rowwise, row-wise calibration (n=2)", "single (n=2)"]
     assert legend(_results("toy_benchmark"), labels={"single": "One annotator"})[1] == "One annotator (n=2)"
+
+
+def test_every_learner_has_a_label_and_the_figures_take_it():
+    from active_learning.learners import LEARNERS
+    from active_learning.plotting import model_label
+
+    for name in LEARNERS.names():
+        assert LEARNERS.metadata(name).get("label"), f"learner {name!r} registered without label="
+    assert [model_label(m) for m in ("extra_trees", "mlp", "one_nn", "linear_probe")] == [
+        "ExtraTrees", "MLP", "1-NN", "Linear probe"]  # the names the committed figures show
+    assert model_label("not_registered") == "not_registered"
+
+
+def test_efficiency_baselines_are_the_registered_baselines_only():
+    """An upper bound (noise-aware re-labeling with the true flags) is not a baseline of ActiveLab, however it is
+    named; the paper's baselines are, under any result name."""
+    import pandas as pd
+
+    from active_learning.plotting import efficiency_table, is_baseline
+
+    assert {m for m in ("random", "good_random", "entropy", "uncertainty", "disagreement", "active_label_cleaning",
+                        "activelab", "activelab_ensemble", "noise_aware_relabel") if is_baseline(m)} == {
+        "random", "good_random", "entropy", "uncertainty", "disagreement", "active_label_cleaning"}
+    rows = []
+    for method, registered, final in (("activelab", "activelab", 0.8), ("noise_aware_ideal", "noise_aware_relabel", 0.95),
+                                      ("single", "entropy", 0.7), ("random", "random", 0.6)):
+        for r, (acc, n) in enumerate(((0.5, 100), (final, 200))):
+            rows += [{"variant": "", "model": "m", "method": method, "registered": registered, "calibration": "",
+                      "seed": 0, "round": r, "metric": metric, "value": value}
+                     for metric, value in (("model_accuracy", acc), ("n_annotations", n))]
+    table = efficiency_table(pd.DataFrame(rows))
+    assert table["best_baseline"].tolist() == ["single"] and table["activelab_annotations_to_match"].tolist() == [200]

@@ -18,7 +18,7 @@ from ._base import Learner, register_learner
 from ._training import train_sgd
 
 
-@register_learner("linear_probe", family="torch", inputs="features")
+@register_learner("linear_probe", family="torch", inputs="features", label="Linear probe")
 class LinearProbe(Learner):
     """A linear layer ``d -> C`` on raw frozen features, trained with the NAS recipe.
 
@@ -74,7 +74,7 @@ class LinearProbe(Learner):
             return torch.softmax(self._model(X), 1).cpu().numpy().astype(np.float64)
 
 
-@register_learner("one_nn", family="torch", inputs="features")
+@register_learner("one_nn", family="torch", inputs="features", label="1-NN")
 class OneNN(Learner):
     """1-nearest-neighbour classifier on unit-sphere-projected features (cosine similarity).
 

@@ -48,7 +48,7 @@ class _FineTuneNet(nn.Module):
         return self.head(self._features(self.backbone, x))
 
 
-@register_learner("efficientnet_lite0_finetune", family="torch", inputs="images")
+@register_learner("efficientnet_lite0_finetune", family="torch", inputs="images", label="EfficientNet-Lite0 fine-tuned")
 class EfficientNetLite0FineTune(Learner):
     """EfficientNet-Lite0 (ImageNet-pretrained) fine-tuned end to end with a new linear head.
 

@@ -130,7 +130,7 @@ def softmax_in_batches(model: nn.Module, images: torch.Tensor, batch_size: int, 
     return torch.cat(out).numpy().astype(np.float64)
 
 
-@register_learner("resnet18_cifar", family="torch", inputs="images")
+@register_learner("resnet18_cifar", family="torch", inputs="images", label="ResNet-18 (CIFAR)")
 class ResNet18Cifar(Learner):
     """CIFAR ResNet-18 from scratch on images (GPU when available).
 

@@ -18,21 +18,21 @@ from sklearn.neural_network import MLPClassifier
 from .sklearn_learners import register_model
 
 
-@register_model("extra_trees")
+@register_model("extra_trees", label="ExtraTrees")
 def extra_trees(random_state: int, **params: Any) -> ExtraTreesClassifier:
     """ExtraTrees: 100 trees, Gini, sqrt features, no bootstrap (scikit-learn defaults)."""
     params.setdefault("n_estimators", 100)
     return ExtraTreesClassifier(random_state=random_state, **params)
 
 
-@register_model("mlp")
+@register_model("mlp", label="MLP")
 def mlp(random_state: int, **params: Any) -> MLPClassifier:
     """MLP: one hidden layer of 100 ReLU units, Adam (lr 1e-3), alpha 1e-4, batch 200, ``max_iter=500``."""
     params.setdefault("max_iter", 500)
     return MLPClassifier(random_state=random_state, **params)
 
 
-@register_model("knn")
+@register_model("knn", label="k-NN")
 def knn(random_state: int, **params: Any) -> KNeighborsClassifier:
     """k-NN with ``k=5`` and distance weights (deterministic; ``random_state`` is unused)."""
     params.setdefault("n_neighbors", 5)
@@ -40,7 +40,7 @@ def knn(random_state: int, **params: Any) -> KNeighborsClassifier:
     return KNeighborsClassifier(**params)
 
 
-@register_model("logistic_regression")
+@register_model("logistic_regression", label="Logistic regression")
 def logistic_regression(random_state: int, **params: Any) -> LogisticRegression:
     """Multinomial logistic regression (L2, ``C=1``, lbfgs, ``max_iter=1000``): the linear classifier on frozen
     image features of the CIFAR-10H / CIFAR-10N benchmarks."""

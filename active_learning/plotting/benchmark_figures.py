@@ -15,7 +15,7 @@ from ..results import _progress, load_results
 from .save import save_figure, without_spec_references
 from .styles import (
     METRIC_LABELS,
-    MODEL_LABELS,
+    model_label,
     _curve_label,
     _legend_columns,
     _method_styles,
@@ -124,7 +124,7 @@ def plot_benchmark(
                 ax.fill_between(xs, mean - std, mean + std, color=style["color"], alpha=0.12, lw=0)
                 handles.setdefault(label, line)
                 lows.append(np.nanmin(mean))
-            heading = MODEL_LABELS.get(value, value) if columns == "model" else value
+            heading = model_label(value) if columns == "model" else value
             ax.set_title(f"{heading}: {METRIC_LABELS.get(metric, metric)}", fontsize=10)
             ax.set_xlabel({"round": "Round", "n_annotations": "Total annotations", "n_labeled": "Labeled examples"}.get(x, x))
             ax.set_ylabel(METRIC_LABELS.get(metric, metric))

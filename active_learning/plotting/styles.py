@@ -45,7 +45,18 @@ NAS_LINESTYLE = "--"
 #: How a calibration choice is named in a legend entry whose display name does not say it already.
 CALIBRATION_LABELS = {"cleanlab": "cleanlab 2.9 calibration", "rowwise": "row-wise calibration", "none": "no calibration"}
 
-MODEL_LABELS = {"extra_trees": "ExtraTrees", "mlp": "MLP", "one_nn": "1-NN", "linear_probe": "Linear probe"}
+def model_label(name: str) -> str:
+    """The display name a learner was registered with (``register_learner(name, label=...)``,
+    ``register_model(name, label=...)``); the name itself for a learner registered without one or not at all."""
+    from ..learners import LEARNERS
+
+    return str(LEARNERS.metadata(name).get("label") or name) if name in LEARNERS else name
+
+
+def is_baseline(registered: str) -> bool:
+    """Whether ``registered`` is one of ActiveLab's baselines (``register_method(name, baseline=True)``): the
+    methods annotation-efficiency tables compare ActiveLab with."""
+    return bool(_registered_metadata(registered).get("baseline"))
 
 
 def _registered_metadata(name: str) -> Dict[str, Any]:
@@ -348,7 +359,7 @@ def factor_label(factor: str, value: str) -> str:
     if factor == "method":
         return display_name(value)
     if factor == "model":
-        return MODEL_LABELS.get(value, value)
+        return model_label(value)
     return FACTOR_LABELS.get(factor, {}).get(value, value or "-")
 
 

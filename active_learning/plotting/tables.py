@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from .styles import VARIANT_FACTORS, factor_label, nas_pairs, ordered, variant_factors
+from .styles import VARIANT_FACTORS, factor_label, is_baseline, nas_pairs, ordered, variant_factors
 
 
 def summarize(df: pd.DataFrame, metric: str, round_index: Optional[int] = None) -> pd.DataFrame:
@@ -68,8 +68,11 @@ def efficiency_table(
 ) -> pd.DataFrame:
     """How many annotations ``method`` needs to reach the best baseline's final ``metric``.
 
-    Baselines are the methods whose names do not start with ``own_family`` (so ActiveLab's ensemble variant is
-    not a baseline of ActiveLab). For every (variant, model): the baseline with the highest final seed-mean
+    Baselines are the results whose registered method is one of ActiveLab's baselines (registered with
+    ``baseline=True``: random, good random, entropy, uncertainty, disagreement, active label cleaning), so neither
+    ActiveLab's own variants nor another new method (noise-aware re-labeling, its ideal-filter upper bound) count;
+    a table without the ``registered`` column takes the results whose names do not start with ``own_family``. For
+    every (variant, model): the baseline with the highest final seed-mean
     ``metric``, that value, the
     annotations it used, ``method``'s final value, and the annotations at which ``method``'s seed-mean curve first
     reaches the baseline's final value (NaN if it never does).
@@ -80,7 +83,11 @@ def efficiency_table(
     for (variant, model), group in final.groupby(["variant", "model"]):
         if method not in set(group.method):
             continue
-        baselines = group[~group.method.str.startswith(own_family)]
+        if "registered" in df.columns:
+            registered = df.groupby("method")["registered"].first()
+            baselines = group[[is_baseline(str(registered.get(m, m))) for m in group.method]]
+        else:
+            baselines = group[~group.method.str.startswith(own_family)]
         if baselines.empty:
             continue
         best = baselines.iloc[baselines["mean"].argmax()]

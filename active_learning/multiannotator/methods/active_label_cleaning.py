@@ -17,7 +17,7 @@ def empirical_label_distribution(labels_multiannotator: np.ndarray, n_classes: i
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
 
 
-@register_method("active_label_cleaning", label="Active Label Cleaning", color="#ff7f0e")
+@register_method("active_label_cleaning", baseline=True, label="Active Label Cleaning", color="#ff7f0e")
 class ActiveLabelCleaning(MultiAnnotatorMethod):
     """Score = exp(-(SCE - H + 1)) over labeled examples, with SCE the normalised cross-entropy between the
     empirical annotation distribution and the model, and H the normalised model entropy: a confident model that

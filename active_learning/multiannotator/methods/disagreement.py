@@ -23,7 +23,7 @@ def committee_disagreement(member_probs: np.ndarray) -> np.ndarray:
     return cross_entropy.mean(axis=0)
 
 
-@register_method("disagreement", label="Disagreement (ensemble)", color="#2ca02c")
+@register_method("disagreement", baseline=True, label="Disagreement (ensemble)", color="#2ca02c")
 class Disagreement(MultiAnnotatorMethod):
     """Highest committee disagreement first (labeled and unlabeled); needs an ensemble.
 

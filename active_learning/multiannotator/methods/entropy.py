@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, normalized_entropy, register_method
 
 
-@register_method("entropy", label="Entropy", color="#1f77b4")
+@register_method("entropy", baseline=True, label="Entropy", color="#1f77b4")
 class EntropySampling(MultiAnnotatorMethod):
     """Score = minus the normalised entropy of the predicted class distribution (annotations are ignored).
 

@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-@register_method("good_random", label="Good Random", color="#8c564b")
+@register_method("good_random", baseline=True, label="Good Random", color="#8c564b")
 class GoodRandom(MultiAnnotatorMethod):
     """Score = Uniform(0, 1) + number of annotations, so the least-annotated examples go first (round-robin).
 

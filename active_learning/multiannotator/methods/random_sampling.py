@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-@register_method("random", label="Random", color="#7f7f7f")
+@register_method("random", baseline=True, label="Random", color="#7f7f7f")
 class RandomSampling(MultiAnnotatorMethod):
     """Annotate uniformly random examples of the whole pool (labeled and unlabeled alike).
 

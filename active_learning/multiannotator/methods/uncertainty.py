@@ -9,7 +9,7 @@ import numpy as np
 from ._base import MultiAnnotatorMethod, ScoringInputs, register_method
 
 
-@register_method("uncertainty", label="Uncertainty", color="#17becf")
+@register_method("uncertainty", baseline=True, label="Uncertainty", color="#17becf")
 class UncertaintySampling(MultiAnnotatorMethod):
     """Score = max_k p_k - 1: the least confident predictions first.
 
