@@ -683,7 +683,6 @@ def _figures_note(name: str, drawn: Sequence[Path], stamp: str, rerun: str) -> O
 
 def _benchmark_section(page: _Page, name: str, results_dir: Path, rerun_dir: str, progress: bool = False) -> Dict[str, Any]:
     from .plotting.save import without_spec_references
-    from .plotting.tables import calibration_markdown, efficiency_markdown, summary_markdown
 
     folder = results_dir / name
     metas, problems = _sidecars(folder)
@@ -727,6 +726,19 @@ def _benchmark_section(page: _Page, name: str, results_dir: Path, rerun_dir: str
         page.para("None recorded for this benchmark (see its YAML and the README).")
 
     # the numbers first, then the (tall) figures, then where every result came from
+    _section_numbers(page, name, results_dir, anchor, task, metas, info, progress)
+    info["figures"] = _section_figures(page, name, folder, metas, rerun_dir, anchor)
+    info["commits"] = _section_provenance(page, metas, anchor)
+    page.raw("", '<p class="back"><a href="#top">↑ back to the contents</a></p>')
+    return info
+
+
+def _section_numbers(page: _Page, name: str, results_dir: Path, anchor: str, task: str, metas: List[Dict[str, Any]],
+                     info: Dict[str, Any], progress: bool) -> None:
+    """A benchmark's final-round tables: NAS pivots, or the mean ± std table with ActiveLab's calibration and
+    annotation-efficiency tables where they apply; a result that cannot be read is an error note (``info``)."""
+    from .plotting.tables import calibration_markdown, efficiency_markdown, summary_markdown
+
     try:
         df = load_results(results_dir, name, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
@@ -752,11 +764,17 @@ def _benchmark_section(page: _Page, name: str, results_dir: Path, rerun_dir: str
         efficiency = efficiency_markdown(df) if "n_annotations" in set(df.metric) else ""
         if efficiency:
             page.heading(3, "Annotations ActiveLab needs to reach the best baseline's final value")
-            page.para("Best baseline: the non-ActiveLab method with the highest final seed-mean; `its annotations`: "
+            page.para("Best baseline: the ActiveLab paper's baseline (random, good random, entropy, uncertainty, "
+                      "disagreement, active label cleaning) with the highest final seed-mean; `its annotations`: "
                       "what it used in all; last column: the total annotations at which ActiveLab's seed-mean curve "
                       "first reaches that value (`never`: it does not).", cls="meta")
             page.markdown_table(efficiency)
 
+
+
+def _section_figures(page: _Page, name: str, folder: Path, metas: List[Dict[str, Any]], rerun_dir: str,
+                     anchor: str) -> int:
+    """A benchmark's figures (already drawn; notes for broken, stale or missing ones); how many are shown."""
     page.heading(3, "Figures", anchor=f"{anchor}-figures")
     figures = sorted((folder / "figures").glob("*.png"), key=_figure_sort_key) if (folder / "figures").is_dir() else []
     drawn = []
@@ -785,17 +803,18 @@ def _benchmark_section(page: _Page, name: str, results_dir: Path, rerun_dir: str
         if described:  # the figure's own caption (e.g. benchmarks/cifar10n/figures.py)
             caption = f"{name}: {described}"
         page.figure(path, caption)
-    info["figures"] = len(drawn)
+    return len(drawn)
 
+
+
+def _section_provenance(page: _Page, metas: List[Dict[str, Any]], anchor: str) -> List[str]:
+    """Where a benchmark's results came from (versions, commits, machines); the git commits, shortened."""
     page.heading(3, "Provenance", anchor=f"{anchor}-provenance")
     if metas:
         page.table(["item", "value"], _provenance_rows(metas), kind="kv")
         commits = sorted({(m.get("git") or {}).get("commit") or "" for m in metas if isinstance(m.get("git"), Mapping)} - {""})
-        info["commits"] = [c[:10] for c in commits]
-    else:
-        info["commits"] = []
-    page.raw("", '<p class="back"><a href="#top">↑ back to the contents</a></p>')
-    return info
+        return [c[:10] for c in commits]
+    return []
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

@@ -56,7 +56,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Generator, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from tqdm.auto import tqdm
 
@@ -599,21 +599,10 @@ def run_grid(
     SchedulerUnreachableError
         ``backend="dask"`` and the scheduler cannot be reached.
     """
-    import joblib
-
     device_list = _check_devices(devices, jobs_per_device, backend, scheduler)
     if n_jobs is None:
         n_jobs = len(device_list) * jobs_per_device if device_list else 1
-    if isinstance(config_or_name, (str, os.PathLike)):
-        config = load_config(str(config_or_name), overrides)
-    elif isinstance(config_or_name, Mapping):
-        config = deep_update(dict(config_or_name), overrides or {})
-        validate_structure(config)
-    else:
-        raise ConfigError(
-            f"run_grid needs a benchmark name, a YAML path or a config mapping, got {type(config_or_name).__name__}"
-        )
-    check_task_config(config, TASKS)  # the task name and figure.metrics (config.py stays below the tasks)
+    config = _grid_config(config_or_name, overrides)
     jobs = expand_jobs(config, models=models, methods=methods, seeds=seeds, variants=variants, overrides=overrides)
     _check_grid(config, jobs)
     _check_backend(backend, scheduler)
@@ -634,55 +623,9 @@ def run_grid(
     current_code = package_source_digest()
     provenance = {"versions": package_versions(), "git": git_commit(), "code": current_code}
     with _results_lock(bench_dir, lock_timeout):
-        cells: Dict[str, List[Job]] = {}
-        for job in jobs:
-            cells.setdefault(_cell_name(job), []).append(job)
-        todo: List[Job] = []
-        conflicts: List[str] = []
-        replace: List[Path] = []
-        notices: List[Tuple[Job, str]] = []
-        changed_files: Dict[str, List[str]] = {}  # changed input file -> the cells computed from its old content
-        for cell, cell_jobs in cells.items():
-            checks, reasons, inputs_changed = _plan_cell(cell_jobs, results_dir, current_code, digests)
-            if reasons and not overwrite:
-                conflicts.append(f"{cell}: " + "; ".join(reasons))
-                for phrase in inputs_changed:
-                    changed_files.setdefault(phrase.split(": seed(s)")[0], []).append(cell)
-                continue
-            if reasons:
-                left_out = [s for s in config["seeds"] if s not in checks]
-                if left_out:
-                    raise ValueError(
-                        f"--overwrite recomputes whole cells (all seeds of a (variant, model, method)), but cell {cell} "
-                        f"conflicts with this run ({'; '.join(reasons)}) and its seed(s) {left_out} are not in this run; "
-                        f"rerun without --seeds (or with all of {list(config['seeds'])}). Nothing was changed."
-                    )
-                replace.append(job_dir(cell_jobs[0], results_dir))
-                report.overwritten.append(cell)
-                todo.extend(cell_jobs)
-                continue
-            for job in cell_jobs:
-                check = checks[job.seed]
-                if check.status == "done":
-                    report.skipped.append(job.key)
-                    continue
-                if check.problem is not None:
-                    notices.append((job, check.problem))
-                    report.repaired.append(job.key)
-                todo.append(job)
-        if changed_files:
-            raise ResultsConflictError(_inputs_changed_message(bench_dir, changed_files, len(conflicts)))
-        if conflicts:
-            raise ResultsConflictError(
-                f"results in {bench_dir} conflict with this run (one curve must come from one config, one code "
-                f"version and the same input files):\n  " + "\n  ".join(conflicts) + "\nUse another --results-dir, or --overwrite to recompute "
-                "these cells as a whole (their old files are removed)."
-            )
-        for job, problem in notices:
-            _integrity_notice(job, problem)
+        todo, replace = _plan_grid(jobs, config, results_dir, bench_dir, current_code, digests, overwrite, report)
         # the input files' digests as validated above (recorded in each sidecar; not re-read after the job ran)
         inputs_of = [digests.of(job.resolved) for job in todo]
-
         start = time.perf_counter()
         bar = tqdm(total=len(jobs), initial=len(report.skipped), desc=config["name"], unit="run", disable=not progress)
         bar_lock = threading.Lock()
@@ -691,25 +634,14 @@ def run_grid(
         try:
             if todo:
                 with _backend(backend, scheduler, scheduler_timeout):
-                    for folder in replace:
-                        for path in cell_files(folder):
-                            with contextlib.suppress(FileNotFoundError):
-                                path.unlink()
-                            report.removed.append(str(path))
+                    _remove_cells(replace, report)
                     if progress:
                         rounds = _RoundProgress(bar, bar_lock, PROGRESS_INTERVAL_S)
-                    progress_dir = rounds.dir if rounds is not None else None
-                    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-                    outcomes = parallel(
-                        joblib.delayed(_run_indexed)(
-                            index, job.resolved, data, progress_dir,
-                            *((device_list[index % len(device_list)], slots_dir, jobs_per_device) if device_list else ()),
-                        )
-                        for index, job in enumerate(todo)
-                    )
-                    try:
-                        for index, outcome in outcomes:
-                            job = todo[index]
+                    assignment = [(device_list[index % len(device_list)], slots_dir, jobs_per_device) if device_list
+                                  else () for index in range(len(todo))]
+                    # closing: an error or Ctrl-C while a result is written stops the jobs still running too
+                    with contextlib.closing(_run_parallel(todo, data, n_jobs, backend, rounds, assignment)) as finished:
+                        for index, job, outcome in finished:
                             write_job_results(job, results_dir, outcome, provenance, per_round=task.metrics,
                                               inputs=inputs_of[index])
                             report.ran.append(job.key)
@@ -722,9 +654,6 @@ def run_grid(
                                 bar.update(1)
                             if rounds is not None:
                                 rounds.show()
-                    except BaseException:
-                        _abort(outcomes, backend)
-                        raise
         finally:
             if rounds is not None:
                 rounds.close()
@@ -733,6 +662,107 @@ def run_grid(
                 shutil.rmtree(slots_dir, ignore_errors=True)
         report.wall_time_s = time.perf_counter() - start
     return report
+
+
+def _grid_config(config_or_name: "str | Mapping[str, Any]", overrides: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The run's config (read and validated once): a benchmark name or YAML path, or a loaded config, with
+    ``overrides`` on top; its task name and ``figure`` block checked against the registered tasks."""
+    if isinstance(config_or_name, (str, os.PathLike)):
+        config = load_config(str(config_or_name), overrides)
+    elif isinstance(config_or_name, Mapping):
+        config = deep_update(dict(config_or_name), overrides or {})
+        validate_structure(config)
+    else:
+        raise ConfigError(
+            f"run_grid needs a benchmark name, a YAML path or a config mapping, got {type(config_or_name).__name__}"
+        )
+    check_task_config(config, TASKS)  # the task name and figure.metrics (config.py stays below the tasks)
+    return config
+
+
+def _plan_grid(jobs: List[Job], config: Mapping[str, Any], results_dir: "str | Path", bench_dir: Path,
+               current_code: Optional[str], digests: "InputDigests", overwrite: bool,
+               report: GridReport) -> Tuple[List[Job], List[Path]]:
+    """Under the results lock: which jobs run (``todo``) and which cell folders are emptied first (``replace``,
+    with ``overwrite``). Finished jobs are recorded in ``report.skipped``, jobs whose files fail verification in
+    ``report.repaired`` (with a notice), overwritten cells in ``report.overwritten``. Raises
+    :class:`ResultsConflictError` for conflicting cells without ``overwrite`` (changed input files first), and
+    ``ValueError`` for an ``overwrite`` that would recompute only part of a cell; nothing is changed then."""
+    cells: Dict[str, List[Job]] = {}
+    for job in jobs:
+        cells.setdefault(_cell_name(job), []).append(job)
+    todo: List[Job] = []
+    conflicts: List[str] = []
+    replace: List[Path] = []
+    notices: List[Tuple[Job, str]] = []
+    changed_files: Dict[str, List[str]] = {}  # changed input file -> the cells computed from its old content
+    for cell, cell_jobs in cells.items():
+        checks, reasons, inputs_changed = _plan_cell(cell_jobs, results_dir, current_code, digests)
+        if reasons and not overwrite:
+            conflicts.append(f"{cell}: " + "; ".join(reasons))
+            for phrase in inputs_changed:
+                changed_files.setdefault(phrase.split(": seed(s)")[0], []).append(cell)
+            continue
+        if reasons:
+            left_out = [s for s in config["seeds"] if s not in checks]
+            if left_out:
+                raise ValueError(
+                    f"--overwrite recomputes whole cells (all seeds of a (variant, model, method)), but cell {cell} "
+                    f"conflicts with this run ({'; '.join(reasons)}) and its seed(s) {left_out} are not in this run; "
+                    f"rerun without --seeds (or with all of {list(config['seeds'])}). Nothing was changed."
+                )
+            replace.append(job_dir(cell_jobs[0], results_dir))
+            report.overwritten.append(cell)
+            todo.extend(cell_jobs)
+            continue
+        for job in cell_jobs:
+            check = checks[job.seed]
+            if check.status == "done":
+                report.skipped.append(job.key)
+                continue
+            if check.problem is not None:
+                notices.append((job, check.problem))
+                report.repaired.append(job.key)
+            todo.append(job)
+    if changed_files:
+        raise ResultsConflictError(_inputs_changed_message(bench_dir, changed_files, len(conflicts)))
+    if conflicts:
+        raise ResultsConflictError(
+            f"results in {bench_dir} conflict with this run (one curve must come from one config, one code "
+            f"version and the same input files):\n  " + "\n  ".join(conflicts) + "\nUse another --results-dir, or --overwrite to recompute "
+            "these cells as a whole (their old files are removed)."
+        )
+    for job, problem in notices:
+        _integrity_notice(job, problem)
+    return todo, replace
+
+
+def _remove_cells(folders: Sequence[Path], report: GridReport) -> None:
+    """Empty the cell folders an ``overwrite`` recomputes (every result file, also of seeds no longer run)."""
+    for folder in folders:
+        for path in cell_files(folder):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            report.removed.append(str(path))
+
+
+def _run_parallel(todo: Sequence[Job], data: DataAccess, n_jobs: int, backend: str,
+                  rounds: "Optional[_RoundProgress]", assignment: Sequence[tuple]) -> Generator[Tuple[int, Job, Any], None, None]:
+    """Run ``todo`` with joblib (in the active backend), yielding ``(index, job, outcome)`` as jobs finish. A
+    failure or Ctrl-C, here or in the caller (which closes the generator), stops the jobs still running
+    (:func:`_abort`)."""
+    import joblib
+
+    progress_dir = rounds.dir if rounds is not None else None
+    parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    outcomes = parallel(joblib.delayed(_run_indexed)(index, job.resolved, data, progress_dir, *assignment[index])
+                        for index, job in enumerate(todo))
+    try:
+        for index, outcome in outcomes:
+            yield index, todo[index], outcome
+    except BaseException:
+        _abort(outcomes, backend)
+        raise
 
 
 def _torch_threads() -> Optional[int]:
