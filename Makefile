@@ -39,7 +39,7 @@ list: install
 	$(PYTHON) -m active_learning list
 
 SMOKE_ARGS ?= --models extra_trees --seeds 0 --set loop.rounds=4
-smoke: install  ## a real benchmark end to end, about 2 minutes on 2 cores (Wall Robot, ExtraTrees, every method, 1 seed, 4 rounds) into results_scratch/, with figures
+smoke: install  ## a real benchmark end to end, under a minute on 2 cores (Wall Robot, ExtraTrees, every method, 1 seed, 4 rounds) into results_scratch/, with figures
 	$(PYTHON) -m active_learning run wall_robot $(SMOKE_ARGS) --n-jobs $(N_JOBS) $(MIRROR_ARG)
 
 clean-scratch:  ## delete results_scratch/ (ad-hoc runs and figures drawn from the committed results)
