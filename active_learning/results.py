@@ -453,12 +453,12 @@ def load_results(results_dir: "str | Path", benchmark: str, progress: bool = Fal
     """
     import pandas as pd
 
-    from .loops.metrics import FILTER_METRICS
+    from .loops.metrics import FILTERED_RUN_METRICS
     from .loops.multiannotator import DIAGNOSTICS
 
     # per-round arrays that older sidecars list under "metrics" only: ActiveLab's diagnostics (commit e363dda) and
     # the filter metrics of ActiveLab runs with loop.filter (commits b5361ce, 0bd43b8)
-    listed_only = set(DIAGNOSTICS) | set(FILTER_METRICS) | {"n_train"}
+    listed_only = set(DIAGNOSTICS) | set(FILTERED_RUN_METRICS)
 
     root = Path(results_dir) / benchmark
     rerun = f"`python -m active_learning run {benchmark} --results-dir {results_dir}`"

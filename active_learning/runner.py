@@ -63,21 +63,18 @@ from tqdm.auto import tqdm
 from .config import ConfigError, Job, check_task_config, deep_update, expand_jobs, load_config, validate_structure
 from .tasks import JOB_INFO_KEY, TASKS, DataAccess, get_task
 from .utils.devices import DeviceError, resolve_devices, use_device
-from .results import (  # noqa: F401  (code_version ... config_differences: re-exported for older imports)
+from .results import (
     JobCheck,
     cell_files,
     changed_inputs,
     check_job,
     code_version,
-    config_differences,
     config_identity,
-    describe_mixed_cell,
     job_dir,
     read_sidecar,
     sidecar_path,
     sidecar_seed,
     sidecar_paths,
-    verify_job_files,
     write_job_results,
 )
 from .utils.io import file_digest, git_commit, package_source_digest, package_versions
@@ -182,10 +179,6 @@ class InputDigests:
     def of(self, resolved: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
         """``{config key: digest record}`` of every input file of a job (empty for registered datasets)."""
         return {key: self.digest(path) for key, path in sorted(input_files(resolved).items())}
-
-
-#: What :func:`_check_job` returns (the results module's :class:`~active_learning.results.JobCheck`).
-_JobCheck = JobCheck
 
 
 def _check_job(job: Job, results_dir: "str | Path", digests: Optional[InputDigests] = None) -> JobCheck:
@@ -465,7 +458,7 @@ def _inputs_changed_message(bench_dir: Path, changed_files: Mapping[str, List[st
 
 def _plan_cell(
     cell_jobs: List[Job], results_dir: "str | Path", current_code: Optional[str], digests: Optional[InputDigests] = None
-) -> Tuple[Dict[int, _JobCheck], List[str], List[str]]:
+) -> Tuple[Dict[int, JobCheck], List[str], List[str]]:
     """Verify the jobs of one cell and list why the cell conflicts with this run (empty: no conflict), and which of
     those reasons are changed input files."""
     digests = digests or InputDigests()

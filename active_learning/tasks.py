@@ -18,7 +18,7 @@ from ._registry import Registry, UnknownNameError
 from .config import Job
 from .loops.multiannotator import DIAGNOSTICS as MULTIANNOTATOR_DIAGNOSTICS
 from .loops.multiannotator import METRICS as MULTIANNOTATOR_METRICS
-from .loops.metrics import FILTER_METRICS
+from .loops.metrics import FILTERED_RUN_METRICS
 from .pools import POOLS, DataAccess, INPUT_KEYS, pool_settings
 from .utils.devices import check_device_param
 from .utils.validation import (
@@ -231,7 +231,7 @@ class MultiAnnotatorTask(Task):
     """ActiveLab-style multi-annotator active learning on a tabular dataset (Wall Robot benchmarks)."""
 
     #: Per-round arrays (a run writes those it has: the diagnostics with ActiveLab, the filter's with ``loop.filter``).
-    metrics = MULTIANNOTATOR_METRICS + MULTIANNOTATOR_DIAGNOSTICS + FILTER_METRICS + ("n_train",)
+    metrics = MULTIANNOTATOR_METRICS + MULTIANNOTATOR_DIAGNOSTICS + FILTERED_RUN_METRICS
 
     @staticmethod
     def _pool(resolved: Mapping[str, Any], data: DataAccess) -> Any:

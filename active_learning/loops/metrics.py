@@ -14,6 +14,8 @@ import numpy as np
 
 #: Names :func:`filter_metrics` returns (recorded by every run with a noise filter, both protocols).
 FILTER_METRICS = ("filter_precision", "filter_recall", "filter_f1", "predicted_noise_ratio", "true_noise_ratio")
+#: What a run with a noise filter records each round: :data:`FILTER_METRICS` and the size of its training set.
+FILTERED_RUN_METRICS = (*FILTER_METRICS, "n_train")
 
 
 def filter_metrics(pred_clean: np.ndarray, true_clean: np.ndarray) -> Dict[str, float]:

@@ -38,7 +38,7 @@ from ..multiannotator.methods import MultiAnnotatorMethod, ScoringInputs, get_me
 from ..multiannotator.round import RoundModels, ensemble_accuracy, fit_round, score_round, select_batch
 from ..noise_filters import get_filter
 from .engine import Annotator, Choice, Plan, RoundState, RunResult, Targets, run_rounds, train_positions
-from .metrics import FILTER_METRICS, filter_metrics
+from .metrics import FILTERED_RUN_METRICS, filter_metrics
 
 #: Metrics recorded per round (one value per round, arrays of length ``rounds``).
 METRICS = (
@@ -345,15 +345,24 @@ def activelab_plan(
     trainer = CrossValTrainer(pool.X_pool, pool.X_test, members, model_params or {}, pool.n_classes, config.n_folds,
                               fit_rng)
     acquirer = MethodAcquirer(scorer, method, annotator, pool.n_classes, config.allow_relabel, method_rng, tie_rng)
-    metrics = METRICS + ((*FILTER_METRICS, "n_train") if noise_filter is not None else ())
+    metrics = METRICS + (FILTERED_RUN_METRICS if noise_filter is not None else ())
     return Plan(annotator, cleaner, trainer, acquirer,
                 activelab_recorder(pool, members, initial_labeled, noise_filter is not None),
                 batch_sizes=[config.batch_size] * config.rounds, metrics=metrics)
 
 
-def run_multiannotator_loop(*args: Any, on_round: Optional[Callable[[int], None]] = None, **kwargs: Any) -> RunResult:
-    """Run one multi-annotator active-learning experiment on the round engine: :func:`activelab_plan` (``*args,
-    **kwargs``, documented here) run by :func:`~active_learning.loops.engine.run_rounds`.
+def run_multiannotator_loop(
+    pool: MultiAnnotatorPool,
+    method: str,
+    members: Sequence[str],
+    config: MultiAnnotatorLoopConfig,
+    seed: int,
+    *,
+    method_params: Optional[Dict[str, Any]] = None,
+    model_params: Optional[Dict[str, Dict[str, Any]]] = None,
+    on_round: Optional[Callable[[int], None]] = None,
+) -> RunResult:
+    """Run one multi-annotator active-learning experiment on the round engine.
 
     Parameters
     ----------
@@ -383,4 +392,5 @@ def run_multiannotator_loop(*args: Any, on_round: Optional[Callable[[int], None]
     Examples whose annotator source is exhausted (real annotators all revealed) are never chosen again; a round
     with fewer selectable examples than ``batch_size`` collects fewer labels (``n_new + n_relabeled`` says how many).
     """
-    return run_rounds(activelab_plan(*args, **kwargs), on_round)
+    plan = activelab_plan(pool, method, members, config, seed, method_params=method_params, model_params=model_params)
+    return run_rounds(plan, on_round)

@@ -234,9 +234,26 @@ def nas_plan(
                 batch_sizes=[int(b) for b in budgets.round_sizes] + [0], metrics=METRICS, first_recorded_round=1)
 
 
-def run_noisy_loop(*args: Any, on_round: Optional[Callable[[int], None]] = None, **kwargs: Any) -> RunResult:
-    """Run one noisy single-annotator AL experiment on the round engine: :func:`nas_plan` (``*args, **kwargs``,
-    documented here) run by :func:`~active_learning.loops.engine.run_rounds`.
+def run_noisy_loop(
+    features: np.ndarray,
+    test_features: np.ndarray,
+    test_labels: np.ndarray,
+    oracle: Any,
+    strategy: QueryStrategy,
+    noise_filter: Any,
+    learner: Any,
+    budgets: BudgetSchedule,
+    seed: int,
+    train_on_all: bool = False,
+    *,
+    train_inputs: Optional[np.ndarray] = None,
+    test_inputs: Optional[np.ndarray] = None,
+    n_classes: Optional[int] = None,
+    initial_labeled: Optional[np.ndarray] = None,
+    mc_samples: int = 25,
+    on_round: Optional[Callable[[int], None]] = None,
+) -> RunResult:
+    """Run one noisy single-annotator AL experiment on the round engine.
 
     Parameters
     ----------
@@ -275,11 +292,13 @@ def run_noisy_loop(*args: Any, on_round: Optional[Callable[[int], None]] = None,
         set first); ``"round_sizes"``: points added per round (the initial set counted in round 0);
         ``"clean_mask"``: the last round's filter output over ``labeled_idx`` (= ``selected``).
     """
-    plan = nas_plan(*args, **kwargs)
+    plan = nas_plan(features, test_features, test_labels, oracle, strategy, noise_filter, learner, budgets, seed,
+                    train_on_all, train_inputs=train_inputs, test_inputs=test_inputs, n_classes=n_classes,
+                    initial_labeled=initial_labeled, mc_samples=mc_samples)
     n_initial = plan.annotator.store.n_annotations
     result = run_rounds(plan, on_round)
     result["selected"] = result.targets.examples.astype(np.int64)
-    sizes = list(plan.batch_sizes[:-1])  # the last entry (0) is the round recorded after the last batch
+    sizes = [int(b) for b in budgets.round_sizes]
     sizes[0] += n_initial
     result["round_sizes"] = np.asarray(sizes, dtype=np.int64)
     keep = result.targets.keep
